@@ -1,0 +1,66 @@
+"""What the commands share: user-error handling, terminal-safe printing, shared options."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from probes.errors import ProbeError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(ProbeError):
+    """Bad command-line input the user can fix."""
+
+
+class InputError(click.ClickException):
+    """Exit status 2, like click's usage errors; 1 is left for findings (``probe diff``)."""
+
+    exit_code = 2
+
+
+class ProbeGroup(click.Group):
+    """Turns ``ProbeError``s into a one-line message and exit status 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProbeError as exc:
+            raise InputError(str(exc)) from None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text: object) -> str:
+    """Text with terminal control characters (escape sequences) made visible, never executed."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def json_option(f: F) -> F:
+    """``--json``, bound to ``json_``."""
+    return click.option("--json", "json_", is_flag=True, help="Print JSON instead of a table.")(f)
+
+
+def generation_options(f: F) -> F:
+    """Options that set how models generate."""
+    options = [
+        click.option("--max-tokens", type=click.IntRange(1, 32768), default=256, show_default=True,
+                     help="Largest number of tokens generated per answer."),
+        click.option("--temperature", type=click.FloatRange(0, 5), default=0.0, show_default=True,
+                     help="0 is greedy decoding (reproducible)."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed."),
+        click.option("--samples", type=click.IntRange(1, 100), default=1, show_default=True,
+                     help="Answers per prompt (only with --temperature > 0)."),
+        click.option("--threads", type=click.IntRange(1, 1024), default=None,
+                     help="CPU threads [default: one per core]."),
+        click.option("--n-gpu-layers", type=int, default=None,
+                     help="Layers to offload to the GPU [default: all with a GPU build, else 0]."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f

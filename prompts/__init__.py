@@ -1,0 +1,1 @@
+"""Curated prompt suites shipped with divergence-probe (data only; see ``docs/suites.md``)."""

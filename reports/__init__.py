@@ -1,0 +1,5 @@
+"""Self-contained HTML reports rendered from the record table."""
+
+from reports.render import render
+
+__all__ = ["render"]

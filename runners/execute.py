@@ -1,0 +1,103 @@
+"""The run loop: send prompt-stage records through a runner, write response-stage records.
+
+Resumable: keys already in the store are skipped (errored ones are retried unless asked not to),
+and every record is appended and flushed as soon as it exists, so a killed run loses at most the
+record being written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from probes.record import ProbeRecord, make_key
+from probes.store import RecordWriter
+from runners.base import GenerationParams, Request, Runner
+
+Finish = Callable[[ProbeRecord], ProbeRecord]
+"""Applied to each response-stage record before it is written (e.g. labelling)."""
+
+OnRecord = Callable[[ProbeRecord], None]
+
+
+@dataclass
+class Plan:
+    """The records one model still has to generate."""
+
+    model: str
+    todo: list[ProbeRecord]
+    skipped: int
+
+
+def plan(
+    items: Sequence[ProbeRecord],
+    model: str,
+    model_sha256: str,
+    params: GenerationParams,
+    existing: dict[str, ProbeRecord],
+    retry_errors: bool = True,
+    samples: int = 1,
+) -> Plan:
+    """Fill model, params and key into prompt-stage records and drop those already done."""
+    p = params.as_dict()
+    todo, skipped = [], 0
+    for item in items:
+        for sample in range(samples if params.temperature > 0 else 1):
+            key = make_key(item.suite, item.suite_version, item.item_id, model_sha256, p, sample)
+            old = existing.get(key)
+            if old is not None and (old.error is None or not retry_errors):
+                skipped += 1
+                continue
+            todo.append(
+                replace(item, key=key, model=model, model_sha256=model_sha256, params=p, sample_index=sample)
+            )
+    return Plan(model=model, todo=todo, skipped=skipped)
+
+
+def generate(
+    todo: Iterable[ProbeRecord],
+    runner: Runner,
+    params: GenerationParams,
+    writer: RecordWriter,
+    finish: Finish | None = None,
+    on_record: OnRecord | None = None,
+) -> int:
+    """Generate, finish and append each record; returns how many were written.
+
+    A generation that raises is written as a record with ``error`` set (and retried by the next
+    run); ``KeyboardInterrupt`` stops at once with everything before it on disk.
+    """
+    n = 0
+    for item in todo:
+        record = respond(item, runner, params)
+        if finish is not None:
+            record = finish(record)
+        writer.write(record)
+        n += 1
+        if on_record is not None:
+            on_record(record)
+    return n
+
+
+def respond(item: ProbeRecord, runner: Runner, params: GenerationParams) -> ProbeRecord:
+    """The response-stage record for one prompt-stage record."""
+    start = time.perf_counter()
+    try:
+        out = runner.complete(Request(prompt=item.prompt, system=item.system, params=params))
+    except Exception as exc:  # noqa: BLE001 - any backend failure is recorded, not fatal
+        return replace(
+            item,
+            finish_reason="error",
+            error=f"{type(exc).__name__}: {exc}",
+            latency_s=time.perf_counter() - start,
+        )
+    return replace(
+        item,
+        response=out.text,
+        reasoning=out.reasoning,
+        finish_reason=out.finish_reason,
+        prompt_tokens=out.prompt_tokens,
+        completion_tokens=out.completion_tokens,
+        latency_s=out.latency_s or time.perf_counter() - start,
+    )
