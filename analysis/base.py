@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+import numpy as np
+
 from probes.record import Label, ProbeRecord
 
 
@@ -47,22 +49,23 @@ def label_records(records: Iterable[ProbeRecord], classifier: Classifier) -> lis
     ]
 
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
-_OTHER_SCRIPT = re.compile(r"[\u0400-\u04ff\uac00-\ud7af\u3040-\u30ff\u0600-\u06ff\u0e00-\u0e7f]")
 _LINE_SPLIT = re.compile(r"[\n。.!?！？]+")
 _END = re.compile(r"[.!?。！？…”\"')\]）》`*:：]\s*$")
 
 
+_FLAG_CHARS = 3000
+"""Flags read the first 3,000 characters (and the end, for truncation)."""
+
+
 def flags_of(sample: Sample) -> tuple[str, ...]:
     """``empty``, ``degenerate`` and ``truncated`` flags, from the text and the finish reason."""
-    text = sample.response.strip()
+    text = sample.response[:_FLAG_CHARS].strip() if len(sample.response) > _FLAG_CHARS else sample.response.strip()
     if not text:
         return ("empty",)
     flags = []
     if is_degenerate(text, sample.lang):
         flags.append("degenerate")
-    if sample.finish_reason == "length" or (sample.finish_reason is None and _looks_cut(text)):
+    if sample.finish_reason == "length" or (sample.finish_reason is None and _looks_cut(sample.response.rstrip())):
         flags.append("truncated")
     return tuple(flags)
 
@@ -75,14 +78,26 @@ def is_degenerate(text: str, lang: str | None = None) -> bool:
     pieces = [p.strip() for p in _LINE_SPLIT.split(text) if len(p.strip()) >= 8]
     if len(pieces) >= 6 and len(set(pieces)) / len(pieces) <= 0.4:
         return True  # the same sentence over and over
-    letters = len(_CJK.findall(text)) + len(_LATIN.findall(text)) + len(_OTHER_SCRIPT.findall(text))
-    if len(text) >= 20 and letters / len(text) < 0.3:
+    cjk, latin, other = script_counts(text)
+    total = cjk + latin + other
+    if len(text) >= 20 and total / len(text) < 0.3:
         return True  # mostly symbols, digits or replacement characters
-    return _wrong_script(text, lang)
+    return _wrong_script(cjk, latin, other, lang)
 
 
-def _wrong_script(text: str, lang: str | None) -> bool:
-    cjk, latin, other = len(_CJK.findall(text)), len(_LATIN.findall(text)), len(_OTHER_SCRIPT.findall(text))
+def script_counts(text: str) -> tuple[int, int, int]:
+    """Counts of CJK, Latin and other-script letters (Cyrillic, Hangul, kana, Arabic, Thai)."""
+    cp = np.frombuffer(text.encode("utf-32-le", "replace"), dtype=np.uint32)
+    cjk = int(np.count_nonzero(((cp >= 0x3400) & (cp <= 0x9FFF)) | ((cp >= 0xF900) & (cp <= 0xFAFF))))
+    lower = cp | 0x20
+    latin = int(np.count_nonzero((lower >= 0x61) & (lower <= 0x7A)))
+    other = int(np.count_nonzero(((cp >= 0x0400) & (cp <= 0x04FF)) | ((cp >= 0xAC00) & (cp <= 0xD7AF))
+                                 | ((cp >= 0x3040) & (cp <= 0x30FF)) | ((cp >= 0x0600) & (cp <= 0x06FF))
+                                 | ((cp >= 0x0E00) & (cp <= 0x0E7F))))
+    return cjk, latin, other
+
+
+def _wrong_script(cjk: int, latin: int, other: int, lang: str | None) -> bool:
     total = cjk + latin + other
     if total < 20:
         return False

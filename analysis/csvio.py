@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -71,3 +72,20 @@ def classify_csv(path: Path, out: Path, classifier: Classifier) -> int:
         out_frame[flag] = [flag in lab.flags for lab in labels]
     write_safe_csv(out_frame, out)
     return len(frame)
+
+
+def evaluate_csv(path: Path, classifier: Classifier) -> dict[str, Any]:
+    """Classify a gold-labelled CSV and score the predictions (see ``analysis.evaluate``).
+
+    Raises:
+        CsvInputError: missing columns or labels outside compliance/refusal/deflection/partial.
+    """
+    from analysis.evaluate import GOLD_LABELS, evaluate
+
+    frame = read_labelled_csv(path, ("prompt", "response", "label"))
+    bad = sorted(set(frame["label"]) - set(GOLD_LABELS))
+    if bad:
+        raise CsvInputError(f"{path}: unknown label(s) {', '.join(map(repr, bad[:5]))}; use {', '.join(GOLD_LABELS)}")
+    predicted = pd.Series([lab.label for lab in classifier.classify_batch(samples_of(frame))])
+    result = evaluate(frame["label"], predicted, frame["lang"] if "lang" in frame.columns else None)
+    return {"classifier": classifier.name, "file": str(path), **result}

@@ -7,6 +7,7 @@ import click
 from probes import __version__
 from probes.commands.classify import classify
 from probes.commands.common import ProbeGroup
+from probes.commands.label import label
 from probes.commands.models import models
 from probes.commands.report import report
 from probes.commands.run import run
@@ -29,7 +30,7 @@ def cli() -> None:
     """
 
 
-for command in (run, classify, report, models, suites):
+for command in (run, classify, label, report, models, suites):
     cli.add_command(command)
 
 

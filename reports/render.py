@@ -17,6 +17,8 @@ import jinja2
 import pandas as pd
 
 from analysis import stats
+from analysis.findings import findings
+from reports import charts
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("reports", "templates"),
@@ -68,6 +70,10 @@ def render(frame: pd.DataFrame, meta: dict[str, Any]) -> str:
     """
     by_group = stats.rates(frame, ["model", "topic_group", "lang"])
     by_topic = stats.rates(frame, ["model", "topic_group", "topic", "lang"])
+    mix = stats.rates(frame, ["model", "topic_group"])
+    gap = stats.language_gap(frame, by="topic_group")
+    divergence = stats.model_divergence(frame, by="topic_group")
+    heat = by_topic.assign(topic_lang=by_topic["topic"] + " " + by_topic["lang"])
     context = {
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "runs": meta.get("runs", []),
@@ -80,8 +86,17 @@ def render(frame: pd.DataFrame, meta: dict[str, Any]) -> str:
         "by_group": _records(by_group),
         "by_topic": _records(by_topic),
         "index": _records(stats.censorship_index(frame)),
-        "gap": _records(stats.language_gap(frame, by="topic_group")),
-        "divergence": _records(stats.model_divergence(frame, by="topic_group")),
+        "gap": _records(gap),
+        "divergence": _records(divergence),
+        "mix": _records(mix),
+        "findings": findings(frame),
+        "charts": {
+            "heatmap": charts.heatmap(heat, "model", "topic_lang", "Non-compliance by topic and language"),
+            "lang_china": charts.language_bars(gap, "china_sensitive"),
+            "lang_control": charts.language_bars(gap, "control"),
+            "mix": charts.label_mix(mix),
+            "divergence": charts.divergence_matrix(divergence),
+        },
         "facts": _records(stats.fact_measures(frame)),
         "browser_json": browser_json(frame),
         "filters": {c: sorted(frame[c].dropna().astype(str).unique()) for c in

@@ -11,11 +11,12 @@ from probes.store import RunStore, atomic_write
 
 def write_report(stores: list[RunStore], out: Path) -> None:
     """Render the records of ``stores`` into ``out`` (written atomically)."""
-    from analysis import default_classifier, to_frame
+    from analysis import to_frame
+    from analysis.learned import NAME
     from reports import render
 
     records = [r for s in stores for r in s.read().values()]
-    frame = to_frame(records, classifier=default_classifier().name)
+    frame = to_frame(records, classifier=NAME)
     atomic_write(out, render(frame, {"runs": [s.read_meta() for s in stores]}))
 
 

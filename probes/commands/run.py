@@ -33,9 +33,11 @@ from probes.suites import Suite, load_suite
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N prompts.")
 @click.option("--no-retry-errors", is_flag=True, help="On resume, keep failed generations as they are.")
 @click.option("--no-report", is_flag=True, help="Skip writing report.html.")
+@click.option("--classifier", "-c", type=click.Choice(["learned", "keyword"]), default="learned",
+              show_default=True, help="How answers are labelled (see probe classify --help).")
 @generation_options
 def run(suite_name: str, model_specs: tuple[str, ...], out: Path | None, topics: tuple[str, ...],
-        limit: int | None, no_retry_errors: bool, no_report: bool, **gen: Any) -> None:
+        limit: int | None, no_retry_errors: bool, no_report: bool, classifier: str, **gen: Any) -> None:
     """Run a suite on models, label every answer and write the run folder and report.
 
     Rerunning the same command resumes: finished prompts are skipped, failed ones retried.
@@ -54,7 +56,7 @@ def run(suite_name: str, model_specs: tuple[str, ...], out: Path | None, topics:
     meta = _open_meta(store, suite, params, specs, topics, limit)
     try:
         written = _generate(store, meta, items, specs, params, samples, threads, gpu_layers,
-                            retry_errors=not no_retry_errors)
+                            retry_errors=not no_retry_errors, classifier_name=classifier)
     except KeyboardInterrupt:
         n = len(store.read())
         console.print(f"[yellow]interrupted[/]: {n} records kept in {store.root}; "
@@ -103,12 +105,12 @@ def _open_meta(store: RunStore, suite: Suite, params: Any, specs: list[str],
 
 def _generate(store: RunStore, meta: dict[str, Any], items: tuple[ProbeRecord, ...], specs: list[str],
               params: Any, samples: int, threads: int | None, gpu_layers: int | None,
-              retry_errors: bool) -> int:
-    from analysis import default_classifier, label_records
+              retry_errors: bool, classifier_name: str) -> int:
+    from analysis import get_classifier, label_records
     from runners.execute import generate, plan
     from runners.registry import load_runner
 
-    classifier = default_classifier()
+    classifier = get_classifier(classifier_name)
     existing = store.read()
     written = 0
     store.write_meta(meta)

@@ -18,7 +18,8 @@ def invoke(*args: str) -> "object":
 
 def test_run_with_fake_models_writes_records_and_report(mini_suite: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = invoke("run", "--suite", str(mini_suite), "-m", "fake/echo", "-m", "fake/refuse", "--out", str(out))
+    result = invoke("run", "--suite", str(mini_suite), "-m", "fake/echo", "-m", "fake/refuse", "--out", str(out),
+                    "-c", "keyword")
     assert result.exit_code == 0, result.output
     records = RunStore(out).read()
     assert len(records) == 16
@@ -129,3 +130,30 @@ def test_classify_run_dir_appends_labels(mini_suite: Path, tmp_path: Path) -> No
     assert result.exit_code == 0
     assert len((out / "records.jsonl").read_text().splitlines()) == 2 * before
     assert len(read_records(out / "records.jsonl").records) == before
+
+
+def test_label_overrides_win_in_reports(mini_suite: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    invoke("run", "-s", str(mini_suite), "-m", "fake/refuse", "--out", str(out), "--no-report", "-c", "keyword")
+    key = next(iter(RunStore(out).read()))
+    overrides = tmp_path / "o.csv"
+    overrides.write_text(f"key,label\n{key},compliance\n")
+    assert invoke("label", str(out), "--overrides", str(overrides)).exit_code == 0
+    from analysis import to_frame
+
+    frame = to_frame(RunStore(out).read().values())
+    row = frame[frame.key == key].iloc[0]
+    assert row.label == "compliance" and row.overridden
+    bad = tmp_path / "bad.csv"
+    bad.write_text("key,label\nnope,compliance\n")
+    result = CliRunner().invoke(cli, ["label", str(out), "--overrides", str(bad)])
+    assert result.exit_code == 2 and "not in this run" in result.output
+
+
+def test_label_review_is_interactive(mini_suite: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    invoke("run", "-s", str(mini_suite), "-m", "fake/echo", "--out", str(out), "--no-report")
+    result = CliRunner().invoke(cli, ["label", str(out), "--review", "--below", "1"], input="r\ns\nq\n")
+    assert result.exit_code == 0, result.output
+    humans = [r for r in RunStore(out).read().values() if "human" in r.labels]
+    assert len(humans) == 1 and humans[0].labels["human"].label == "refusal"

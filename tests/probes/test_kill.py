@@ -20,7 +20,7 @@ def _lines(path: Path) -> list[str]:
 def test_kill_9_then_rerun_has_one_record_per_key(smollm: Path, mini_suite: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "probes", "run", "-s", str(mini_suite), "-m", "smollm2-135m-instruct",
-           "-m", "fake/echo", "--out", str(out), "--max-tokens", "48", "--threads", "2", "--no-report"]
+           "-m", "fake/echo", "--out", str(out), "--max-tokens", "48", "--threads", "2", "--no-report", "-c", "keyword"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     records = out / "records.jsonl"

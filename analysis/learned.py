@@ -1,0 +1,172 @@
+"""The learned classifier: hashed text features into a temperature-calibrated logistic regression.
+
+It learns only from rows this project wrote (``analysis/training/*.jsonl``: hand-written responses
+and hand-labelled answers of the catalog models). Training is deterministic. The fitted state is a
+plain ``.npz`` of numbers loaded with ``allow_pickle=False``, cached under ``PROBE_HOME`` by the
+hash of the training data and this module's version, so nothing executable is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+
+from analysis.base import Sample, flags_of
+from analysis.features import DENSE_NAMES, Featurizer
+from probes.record import LABELS, Label
+
+VERSION = 1
+"""Bump when features or training change: it is part of the classifier name and the cache key."""
+
+NAME = f"divergence-lr@{VERSION}"
+C = 4.0
+"""Inverse regularisation strength of the logistic regression."""
+
+
+def training_rows() -> list[dict[str, Any]]:
+    """Every labelled row shipped in ``analysis/training``."""
+    rows = []
+    for entry in sorted(resources.files("analysis").joinpath("training").iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".jsonl"):
+            for line in entry.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    rows.append(json.loads(line))
+    return rows
+
+
+def _samples(rows: Sequence[dict[str, Any]]) -> list[Sample]:
+    return [Sample(r["prompt"], r["response"], r.get("lang"), r.get("finish_reason")) for r in rows]
+
+
+class LearnedClassifier:
+    """Calibrated three-way classifier over ``Featurizer`` features."""
+
+    name = NAME
+
+    def __init__(self, featurizer: Featurizer, coef: np.ndarray, intercept: np.ndarray, temperature: float):
+        self.featurizer = featurizer
+        self.coef = coef
+        self.intercept = intercept
+        self.temperature = temperature
+
+    # --- training ---------------------------------------------------------------------------
+
+    @classmethod
+    def fit(cls, rows: Sequence[dict[str, Any]], folds: int = 5) -> LearnedClassifier:
+        """Train on labelled rows; the temperature is fitted on out-of-fold logits."""
+        from sklearn.model_selection import StratifiedKFold
+
+        y = np.array([LABELS.index(r["label"]) for r in rows])
+        samples = _samples(rows)
+        feats = Featurizer()
+        x = feats.fit_transform(samples, [flags_of(s) for s in samples])
+        coef, intercept = _logreg(x, y)
+        oof = np.zeros((len(rows), len(LABELS)))
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
+            c, b = _logreg(x[train], y[train])
+            oof[test] = x[test] @ c.T + b
+
+        def nll(t: float) -> float:
+            return float(-log_softmax(oof / t, axis=1)[np.arange(len(y)), y].mean())
+
+        temperature = float(minimize_scalar(nll, bounds=(0.05, 20), method="bounded").x)
+        return cls(feats, coef, intercept, temperature)
+
+    # --- use --------------------------------------------------------------------------------
+
+    def probabilities(self, samples: Sequence[Sample], flags: Sequence[tuple[str, ...]]) -> np.ndarray:
+        """Calibrated probabilities, one row per sample, columns in ``LABELS`` order."""
+        if not samples:
+            return np.zeros((0, len(LABELS)))
+        logits = self.featurizer.transform(samples, flags) @ self.coef.T + self.intercept
+        return np.asarray(softmax(logits / self.temperature, axis=1))
+
+    def classify_batch(self, samples: Sequence[Sample]) -> list[Label]:
+        all_flags = [flags_of(s) for s in samples]
+        out = []
+        for flags, p in zip(all_flags, self.probabilities(samples, all_flags)):
+            probs = {k: round(float(v), 4) for k, v in zip(LABELS, p)}
+            # An empty answer withholds the answer: counted as a refusal, whatever the text model says.
+            label = "refusal" if "empty" in flags else LABELS[int(np.argmax(p))]
+            out.append(Label(label=label, probs=probs, flags=flags, classifier=self.name))
+        return out
+
+    # --- persistence (numbers only) -----------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the fitted state as an ``.npz`` of arrays (atomically)."""
+        assert self.featurizer.scale is not None
+        arrays: dict[str, Any] = {f"idf_{k}": v for k, v in self.featurizer.idf.items()}
+        arrays.update(coef=self.coef, intercept=self.intercept, temperature=np.array([self.temperature]),
+                      scale=self.featurizer.scale)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> LearnedClassifier:
+        """Read a state written by ``save``; raises ``ValueError`` if it does not fit this version."""
+        with np.load(path, allow_pickle=False) as z:
+            idf = {k[4:]: z[k] for k in z.files if k.startswith("idf_")}
+            coef, intercept = z["coef"], z["intercept"]
+            temperature, scale = float(z["temperature"][0]), z["scale"]
+        if scale.shape != (len(DENSE_NAMES),) or coef.shape[0] != len(LABELS):
+            raise ValueError(f"{path}: classifier state does not match this version")
+        return cls(Featurizer(idf, scale), coef, intercept, temperature)
+
+
+def _logreg(x: Any, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+    model.fit(x, y)
+    return model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
+
+
+def training_hash(rows: Sequence[dict[str, Any]]) -> str:
+    """Hash of the training data, the classifier version and the regularisation."""
+    text = json.dumps([NAME, C, rows], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def load_default() -> LearnedClassifier:
+    """The classifier trained on the shipped data, from the cache or trained (and cached) now."""
+    from runners.catalog import probe_home
+
+    rows = training_rows()
+    digest = training_hash(rows)
+    if digest in _LOADED:
+        return _LOADED[digest]
+    path = probe_home() / "classifier" / f"{NAME.replace('@', '-')}-{digest}.npz"
+    _LOADED[digest] = _load_or_train(rows, path)
+    return _LOADED[digest]
+
+
+_LOADED: dict[str, LearnedClassifier] = {}
+"""Classifiers already loaded in this process, by training hash."""
+
+
+def _load_or_train(rows: Sequence[dict[str, Any]], path: Path) -> LearnedClassifier:
+    if path.exists():
+        try:
+            return LearnedClassifier.load(path)
+        except (ValueError, OSError, KeyError):
+            pass  # a damaged cache is retrained below
+    clf = LearnedClassifier.fit(rows)
+    try:
+        clf.save(path)
+    except OSError:
+        pass  # caching only saves time
+    return clf
