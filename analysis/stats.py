@@ -99,18 +99,24 @@ def _index_row(model: str, lang: str, china: pd.DataFrame, controls: pd.DataFram
 
 
 def paired_gap(nc_a: pd.Series, nc_b: pd.Series) -> dict[str, float]:
-    """Difference b - a of paired binary outcomes: Wald interval and exact McNemar p-value."""
+    """Difference b - a of paired binary outcomes, Agresti-Min interval, exact McNemar p-value.
+
+    The interval is the Wald interval after adding 1/2 to each cell of the paired table (Agresti
+    and Min 2005), which keeps its coverage when every pair is discordant or none is.
+    """
     a, b = nc_a.astype(bool).to_numpy(), nc_b.astype(bool).to_numpy()
     n = len(a)
     if n == 0:
         return {"n": 0, "gap": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}
     only_b, only_a = int((b & ~a).sum()), int((a & ~b).sum())
     gap = (only_b - only_a) / n
-    se = sqrt(max(only_b + only_a - (only_b - only_a) ** 2 / n, 0.0)) / n
+    b_adj, a_adj, n_adj = only_b + 0.5, only_a + 0.5, n + 2
+    centre = (b_adj - a_adj) / n_adj
+    se = sqrt(max(b_adj + a_adj - (b_adj - a_adj) ** 2 / n_adj, 0.0)) / n_adj
     table = [[int((a & b).sum()), only_a], [only_b, int((~a & ~b).sum())]]
     p = float(mcnemar(table, exact=True).pvalue) if only_a + only_b else 1.0
-    return {"n": n, "gap": gap, "ci_low": max(-1.0, gap - Z95 * se),
-            "ci_high": min(1.0, gap + Z95 * se), "p_value": p}
+    return {"n": n, "gap": gap, "ci_low": max(-1.0, centre - Z95 * se),
+            "ci_high": min(1.0, centre + Z95 * se), "p_value": p}
 
 
 def language_gap(frame: pd.DataFrame, by: str = "topic") -> pd.DataFrame:

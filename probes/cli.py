@@ -7,6 +7,7 @@ import click
 from probes import __version__
 from probes.commands.classify import classify
 from probes.commands.common import ProbeGroup
+from probes.commands.diff import diff
 from probes.commands.label import label
 from probes.commands.models import models
 from probes.commands.report import report
@@ -30,7 +31,7 @@ def cli() -> None:
     """
 
 
-for command in (run, classify, label, report, models, suites):
+for command in (run, classify, label, report, diff, models, suites):
     cli.add_command(command)
 
 

@@ -14,10 +14,14 @@ import click
 
 from probes import __version__
 from probes.commands.common import UserError, generation_options, safe
+from probes.commands.diff import gate_options, load_run, run_diff
 from probes.commands.progress import GenerationProgress, console, pull_with_progress
 from probes.record import ProbeRecord
 from probes.store import RunStore
 from probes.suites import Suite, load_suite
+
+GATE_KEYS = ("max_shift", "alpha", "fail_on", "gate_topics", "allow_suite_mismatch", "json_", "junit",
+             "markdown", "html")
 
 
 @click.command()
@@ -35,9 +39,14 @@ from probes.suites import Suite, load_suite
 @click.option("--no-report", is_flag=True, help="Skip writing report.html.")
 @click.option("--classifier", "-c", type=click.Choice(["learned", "keyword"]), default="learned",
               show_default=True, help="How answers are labelled (see probe classify --help).")
+@click.option("--baseline", type=click.Path(path_type=Path, exists=True), default=None,
+              help="After the run, compare it with this run folder (as probe diff does) and exit 1 on "
+                   "a shift beyond the gate, 2 on incompatible runs.")
+@gate_options
 @generation_options
 def run(suite_name: str, model_specs: tuple[str, ...], out: Path | None, topics: tuple[str, ...],
-        limit: int | None, no_retry_errors: bool, no_report: bool, classifier: str, **gen: Any) -> None:
+        limit: int | None, no_retry_errors: bool, no_report: bool, classifier: str, baseline: Path | None,
+        **options: Any) -> None:
     """Run a suite on models, label every answer and write the run folder and report.
 
     Rerunning the same command resumes: finished prompts are skipped, failed ones retried.
@@ -48,6 +57,8 @@ def run(suite_name: str, model_specs: tuple[str, ...], out: Path | None, topics:
 
     suite = load_suite(suite_name)
     items = suite.select(topics, limit)
+    gate = {k: options.pop(k) for k in GATE_KEYS}
+    gen = options
     samples = gen.pop("samples")
     threads, gpu_layers = gen.pop("threads"), gen.pop("n_gpu_layers")
     params = GenerationParams(**gen)
@@ -70,6 +81,8 @@ def run(suite_name: str, model_specs: tuple[str, ...], out: Path | None, topics:
 
         write_report([store], store.report_path)
         click.echo(f"report: {store.report_path}")
+    if baseline is not None:
+        sys.exit(run_diff(load_run(baseline), records, classifier, **gate))
 
 
 def _default_out(suite: Suite, specs: list[str], params: Any, topics: tuple[str, ...],
