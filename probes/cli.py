@@ -9,6 +9,7 @@ from probes.commands.classify import classify
 from probes.commands.common import ProbeGroup
 from probes.commands.diff import diff
 from probes.commands.label import label
+from probes.commands.merge import merge
 from probes.commands.models import models
 from probes.commands.report import report
 from probes.commands.run import run
@@ -31,7 +32,7 @@ def cli() -> None:
     """
 
 
-for command in (run, classify, label, report, diff, models, suites):
+for command in (run, classify, label, report, diff, merge, models, suites):
     cli.add_command(command)
 
 

@@ -228,3 +228,37 @@ class RecordWriter:
                 self._file.close()
             except OSError:
                 pass  # the write that failed already raised StoreError
+
+
+def merge_runs(sources: list[RunStore], dest: RunStore) -> int:
+    """Combine run folders of one suite and one set of parameters into ``dest``.
+
+    Records are de-duplicated by key; where a key appears twice, a successful generation wins over
+    a failed one. Returns the number of records written.
+
+    Raises:
+        StoreError: a source is unreadable, the runs are incompatible, or ``dest`` already holds a run.
+    """
+    if dest.exists() or dest.records_path.exists():
+        raise StoreError(f"{dest.root} already holds a run; merge into a new folder")
+    metas = [s.read_meta() for s in sources]
+    first = metas[0]
+    for src, meta in zip(sources[1:], metas[1:]):
+        for field_name in ("suite", "params"):
+            ours = meta.get(field_name, {})
+            theirs = first.get(field_name, {})
+            if field_name == "suite":
+                ours, theirs = ours.get("sha256"), theirs.get("sha256")
+            if ours != theirs:
+                raise StoreError(f"cannot merge {src.root} with {sources[0].root}: different {field_name}")
+    merged: dict[str, ProbeRecord] = {}
+    for src in sources:
+        for key, record in src.read().items():
+            if key not in merged or merged[key].error is not None:
+                merged[key] = record
+    meta = {**first, "models": {k: v for m in metas for k, v in m.get("models", {}).items()},
+            "merged_from": [{"path": str(s.root), "created": m.get("created"), "selection": m.get("selection")}
+                            for s, m in zip(sources, metas)]}
+    dest.write_meta(meta)
+    with dest.appender() as writer:
+        return writer.write_all(merged.values())

@@ -96,6 +96,18 @@ class Suite:
         items = [i for i in self.items if not wanted or i.topic in wanted or i.topic_group in wanted]
         return tuple(items[:limit] if limit is not None else items)
 
+    @staticmethod
+    def shard(items: tuple[ProbeRecord, ...], index: int, count: int) -> tuple[ProbeRecord, ...]:
+        """The deterministic share ``index`` (1-based) of ``count`` of ``items``.
+
+        Items are assigned by a hash of their pair id, so both languages of a pair land in the same
+        shard (the language gap is computed on pairs) and shards never depend on ``--limit`` order.
+        """
+        def bucket(item: ProbeRecord) -> int:
+            return int(hashlib.sha256(item.pair_id.encode("utf-8")).hexdigest()[:8], 16) % count
+
+        return tuple(i for i in items if bucket(i) == index - 1)
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Prompt counts per topic group and language: ``{group: {lang: n}}``."""
         out: dict[str, dict[str, int]] = {}

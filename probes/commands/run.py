@@ -35,6 +35,9 @@ GATE_KEYS = ("max_shift", "alpha", "fail_on", "gate_topics", "allow_suite_mismat
                    "rerunning a command resumes it]")
 @click.option("--topic", "-t", "topics", multiple=True, help="Only this topic or topic group; repeatable.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N prompts.")
+@click.option("--shard", callback=lambda ctx, param, value: _parse_shard(value), default=None, metavar="K/N",
+              help="Only shard K of N (pairs split by a hash of their id), to split a study across "
+                   "machines; combine the run folders with probe merge.")
 @click.option("--no-retry-errors", is_flag=True, help="On resume, keep failed generations as they are.")
 @click.option("--no-report", is_flag=True, help="Skip writing report.html.")
 @click.option("--classifier", "-c", type=click.Choice(["learned", "keyword"]), default="learned",
@@ -45,7 +48,7 @@ GATE_KEYS = ("max_shift", "alpha", "fail_on", "gate_topics", "allow_suite_mismat
 @gate_options
 @generation_options
 def run(suite_name: str, model_specs: tuple[str, ...], out: Path | None, topics: tuple[str, ...],
-        limit: int | None, no_retry_errors: bool, no_report: bool, classifier: str, baseline: Path | None,
+        limit: int | None, shard: tuple[int, int] | None, no_retry_errors: bool, no_report: bool, classifier: str, baseline: Path | None,
         **options: Any) -> None:
     """Run a suite on models, label every answer and write the run folder and report.
 
@@ -57,14 +60,17 @@ def run(suite_name: str, model_specs: tuple[str, ...], out: Path | None, topics:
 
     suite = load_suite(suite_name)
     items = suite.select(topics, limit)
+    if shard is not None:
+        items = suite.shard(items, *shard)
     gate = {k: options.pop(k) for k in GATE_KEYS}
     gen = options
     samples = gen.pop("samples")
     threads, gpu_layers = gen.pop("threads"), gen.pop("n_gpu_layers")
     params = GenerationParams(**gen)
     specs = list(dict.fromkeys(model_specs or DEFAULT_MODELS))
-    store = RunStore(out or _default_out(suite, specs, params, topics, limit, samples))
-    meta = _open_meta(store, suite, params, specs, topics, limit)
+    selection = {"topics": list(topics), "limit": limit, "shard": f"{shard[0]}/{shard[1]}" if shard else None}
+    store = RunStore(out or _default_out(suite, specs, params, selection, samples))
+    meta = _open_meta(store, suite, params, specs, selection)
     try:
         written = _generate(store, meta, items, specs, params, samples, threads, gpu_layers,
                             retry_errors=not no_retry_errors, classifier_name=classifier)
@@ -85,14 +91,22 @@ def run(suite_name: str, model_specs: tuple[str, ...], out: Path | None, topics:
         sys.exit(run_diff(load_run(baseline), records, classifier, **gate))
 
 
-def _default_out(suite: Suite, specs: list[str], params: Any, topics: tuple[str, ...],
-                 limit: int | None, samples: int) -> Path:
-    settings = json.dumps([suite.name, suite.version, specs, params.as_dict(), sorted(topics), limit, samples])
+def _parse_shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    k, _, n = value.partition("/")
+    if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise click.BadParameter(f"{value!r} is not K/N with 1 <= K <= N", param_hint="--shard")
+    return int(k), int(n)
+
+
+def _default_out(suite: Suite, specs: list[str], params: Any, selection: dict[str, Any], samples: int) -> Path:
+    settings = json.dumps([suite.name, suite.version, specs, params.as_dict(), selection, samples], sort_keys=True)
     return Path("runs") / f"{suite.name}-{hashlib.sha256(settings.encode()).hexdigest()[:8]}"
 
 
 def _open_meta(store: RunStore, suite: Suite, params: Any, specs: list[str],
-               topics: tuple[str, ...], limit: int | None) -> dict[str, Any]:
+               selection: dict[str, Any]) -> dict[str, Any]:
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     suite_meta = {"name": suite.name, "version": suite.version, "sha256": suite.sha256,
                   "source": suite.source}
@@ -110,7 +124,7 @@ def _open_meta(store: RunStore, suite: Suite, params: Any, specs: list[str],
     return {
         "tool": {"name": "divergence-probe", "version": __version__, "python": platform.python_version()},
         "created": now, "updated": now, "host": platform.node(), "platform": platform.platform(),
-        "suite": suite_meta, "selection": {"topics": list(topics), "limit": limit},
+        "suite": suite_meta, "selection": selection,
         "params": params.as_dict(), "model_specs": specs, "models": {},
         "command": " ".join(safe(a) for a in sys.argv),
     }
