@@ -92,6 +92,13 @@ class LearnedClassifier:
         return np.asarray(softmax(logits / self.temperature, axis=1))
 
     def classify_batch(self, samples: Sequence[Sample]) -> list[Label]:
+        """Labels for ``samples``; large batches are split across the CPU cores."""
+        workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8)
+        if len(samples) < PARALLEL_MIN or workers < 2:
+            return self._classify(samples)
+        return _parallel(self, samples, workers)
+
+    def _classify(self, samples: Sequence[Sample]) -> list[Label]:
         all_flags = [flags_of(s) for s in samples]
         out = []
         for flags, p in zip(all_flags, self.probabilities(samples, all_flags)):
@@ -127,10 +134,40 @@ class LearnedClassifier:
         return cls(Featurizer(idf, scale), coef, intercept, temperature)
 
 
+PARALLEL_MIN = 2000
+"""Batches at least this large are classified in worker processes, one per core."""
+
+_WORKER: LearnedClassifier | None = None
+
+
+def _work(chunk: Sequence[Sample]) -> list[Label]:
+    from threadpoolctl import threadpool_limits
+
+    assert _WORKER is not None
+    with threadpool_limits(1):  # one process per core already; BLAS threads would only contend
+        return _WORKER._classify(chunk)
+
+
+def _parallel(clf: LearnedClassifier, samples: Sequence[Sample], workers: int) -> list[Label]:
+    # Forked workers inherit the fitted classifier instead of receiving it pickled.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _WORKER
+    _WORKER = clf
+    size = -(-len(samples) // (workers * 4))
+    chunks = [samples[i:i + size] for i in range(0, len(samples), size)]
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return [label for part in pool.map(_work, chunks) for label in part]
+    finally:
+        _WORKER = None
+
+
 def _logreg(x: Any, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+    model = LogisticRegression(C=C, max_iter=5000, class_weight="balanced", solver="saga", random_state=0)
     model.fit(x, y)
     return model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
 
