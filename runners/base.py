@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -82,6 +83,15 @@ class Runner(Protocol):
 
     def close(self) -> None:
         """Release the model."""
+        ...
+
+
+@runtime_checkable
+class BatchRunner(Runner, Protocol):
+    """A runner that works on many requests at once (batched decoding, concurrent HTTP)."""
+
+    def complete_many(self, requests: Iterable[Request]) -> Iterator[tuple[int, Completion | Exception]]:
+        """Yield ``(index, completion or the error it raised)`` in the order requests finish."""
         ...
 
 

@@ -8,12 +8,12 @@ record being written.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from probes.record import ProbeRecord, make_key
 from probes.store import RecordWriter
-from runners.base import GenerationParams, Request, Runner
+from runners.base import BatchRunner, Completion, GenerationParams, Request, Runner
 
 Finish = Callable[[ProbeRecord], ProbeRecord]
 """Applied to each response-stage record before it is written (e.g. labelling)."""
@@ -65,12 +65,20 @@ def generate(
 ) -> int:
     """Generate, finish and append each record; returns how many were written.
 
-    A generation that raises is written as a record with ``error`` set (and retried by the next
-    run); ``KeyboardInterrupt`` stops at once with everything before it on disk.
+    Runners that take many requests at once (``BatchRunner``) get them all and records are written
+    in the order answers finish. A generation that raises is written as a record with ``error``
+    set (and retried by the next run); ``KeyboardInterrupt`` stops at once with everything before
+    it on disk.
     """
+    items = list(todo)
+    requests = [Request(prompt=i.prompt, system=i.system, params=params) for i in items]
+    if isinstance(runner, BatchRunner):
+        stream: Iterator[tuple[int, Completion | Exception]] = runner.complete_many(requests)
+    else:
+        stream = ((k, _call(runner, r)) for k, r in enumerate(requests))
     n = 0
-    for item in todo:
-        record = respond(item, runner, params)
+    for k, out in stream:
+        record = to_record(items[k], out)
         if finish is not None:
             record = finish(record)
         writer.write(record)
@@ -80,18 +88,19 @@ def generate(
     return n
 
 
-def respond(item: ProbeRecord, runner: Runner, params: GenerationParams) -> ProbeRecord:
-    """The response-stage record for one prompt-stage record."""
+def _call(runner: Runner, request: Request) -> Completion | Exception:
     start = time.perf_counter()
     try:
-        out = runner.complete(Request(prompt=item.prompt, system=item.system, params=params))
+        out = runner.complete(request)
     except Exception as exc:  # noqa: BLE001 - any backend failure is recorded, not fatal
-        return replace(
-            item,
-            finish_reason="error",
-            error=f"{type(exc).__name__}: {exc}",
-            latency_s=time.perf_counter() - start,
-        )
+        return exc
+    return out if out.latency_s else replace(out, latency_s=time.perf_counter() - start)
+
+
+def to_record(item: ProbeRecord, out: Completion | Exception) -> ProbeRecord:
+    """The response-stage record for a prompt-stage record and what the runner returned."""
+    if isinstance(out, Exception):
+        return replace(item, finish_reason="error", error=f"{type(out).__name__}: {out}")
     return replace(
         item,
         response=out.text,
@@ -99,5 +108,5 @@ def respond(item: ProbeRecord, runner: Runner, params: GenerationParams) -> Prob
         finish_reason=out.finish_reason,
         prompt_tokens=out.prompt_tokens,
         completion_tokens=out.completion_tokens,
-        latency_s=out.latency_s or time.perf_counter() - start,
+        latency_s=out.latency_s,
     )

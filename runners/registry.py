@@ -5,11 +5,13 @@ Accepted forms:
     ``PATH.gguf``               any local GGUF file
     ``hf:REPO/FILE.gguf``       a file on the Hugging Face hub (through huggingface_hub)
     ``fake/echo``, ``fake/refuse``  the fake runner, for tests and dry runs
+    ``openai/NAME`` (or any NAME with ``runner="openai"``)  a model on an OpenAI-compatible server
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,24 @@ from runners.base import GenerationParams, Runner, RunnerError
 from runners.catalog import CATALOG, CatalogModel
 
 PullFn = Callable[[CatalogModel], Path]
+
+
+@dataclass(frozen=True)
+class RunnerOptions:
+    """How backends run, beside the generation parameters (which enter record keys)."""
+
+    runner: str = "auto"
+    """``auto`` (from the model spec), ``gguf``, ``openai`` or ``fake``."""
+
+    threads: int | None = None
+    n_gpu_layers: int | None = None
+    parallel: int | None = None
+    """Sequences decoded together by the GGUF runner (default from model size and cores)."""
+
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 8
+    timeout: float = 120.0
 
 
 def known_models() -> str:
@@ -30,22 +50,29 @@ def model_name(spec: str) -> str:
         return spec[5:]
     if spec.startswith("hf:") or spec.endswith(".gguf"):
         return Path(spec).stem
-    return spec
+    return spec.removeprefix("openai/")
 
 
 def load_runner(
     spec: str,
     params: GenerationParams,
-    threads: int | None = None,
-    n_gpu_layers: int | None = None,
+    options: RunnerOptions | None = None,
     pull_fn: PullFn | None = None,
 ) -> Runner:
     """Build the runner for one ``--model`` value.
 
     Raises:
-        RunnerError: unknown model, missing or invalid file, hub unreachable, pull failure.
+        RunnerError: unknown model, missing or invalid file, hub or server unreachable, pull failure.
     """
-    if spec.startswith("fake/"):
+    opts = options or RunnerOptions()
+    if opts.runner == "openai" or spec.startswith("openai/"):
+        if not opts.base_url:
+            raise RunnerError("--runner openai needs --base-url, e.g. http://localhost:8000/v1")
+        from runners.openai_http import OpenAIRunner
+
+        return OpenAIRunner(opts.base_url, spec.removeprefix("openai/"), api_key_env=opts.api_key_env,
+                            concurrency=opts.concurrency, timeout=opts.timeout)
+    if spec.startswith("fake/") or opts.runner == "fake":
         from runners.fake import fake_runner
 
         try:
@@ -75,7 +102,7 @@ def load_runner(
         )
     from runners.gguf import GGUFRunner
 
-    return GGUFRunner(name, path, threads=threads, n_gpu_layers=n_gpu_layers, params=params, extra=extra)
+    return GGUFRunner(name, path, threads=opts.threads, n_gpu_layers=opts.n_gpu_layers, params=params, extra=extra)
 
 
 def _pull(entry: CatalogModel, pull_fn: PullFn | None) -> Path:

@@ -56,10 +56,35 @@ def generation_options(f: F) -> F:
         click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed."),
         click.option("--samples", type=click.IntRange(1, 100), default=1, show_default=True,
                      help="Answers per prompt (only with --temperature > 0)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+RUNNER_KEYS = ("runner", "threads", "n_gpu_layers", "parallel", "base_url", "api_key_env", "concurrency", "timeout")
+"""Parameters ``runner_options`` adds; they become a ``runners.registry.RunnerOptions``."""
+
+
+def runner_options(f: F) -> F:
+    """Options that set how backends run (none of them changes a record's key)."""
+    options = [
+        click.option("--runner", type=click.Choice(["auto", "gguf", "openai", "fake"]), default="auto",
+                     show_default=True, help="Backend; auto picks it from each --model value."),
         click.option("--threads", type=click.IntRange(1, 1024), default=None,
-                     help="CPU threads [default: one per core]."),
+                     help="GGUF: CPU threads [default: one per core]."),
         click.option("--n-gpu-layers", type=int, default=None,
-                     help="Layers to offload to the GPU [default: all with a GPU build, else 0]."),
+                     help="GGUF: layers to offload to the GPU [default: all with a GPU build, else 0]."),
+        click.option("--parallel", type=click.IntRange(1, 256), default=None,
+                     help="GGUF: sequences decoded together [default: from the model size and cores]."),
+        click.option("--base-url", envvar="PROBE_BASE_URL", default=None,
+                     help="openai: the API root, e.g. http://localhost:8000/v1 (env PROBE_BASE_URL)."),
+        click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
+                     help="openai: environment variable holding the API key (never written to disk)."),
+        click.option("--concurrency", type=click.IntRange(1, 1024), default=8, show_default=True,
+                     help="openai: requests in flight at once."),
+        click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+                     help="openai: seconds to wait for a server."),
     ]
     for option in reversed(options):
         f = option(f)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from probes import __version__
-from probes.commands.common import UserError, generation_options, safe
+from probes.commands.common import RUNNER_KEYS, UserError, generation_options, runner_options, safe
 from probes.commands.diff import gate_options, load_run, run_diff
 from probes.commands.progress import GenerationProgress, console, pull_with_progress
 from probes.record import ProbeRecord
@@ -47,6 +47,7 @@ GATE_KEYS = ("max_shift", "alpha", "fail_on", "gate_topics", "allow_suite_mismat
                    "a shift beyond the gate, 2 on incompatible runs.")
 @gate_options
 @generation_options
+@runner_options
 def run(suite_name: str, model_specs: tuple[str, ...], out: Path | None, topics: tuple[str, ...],
         limit: int | None, shard: tuple[int, int] | None, no_retry_errors: bool, no_report: bool, classifier: str, baseline: Path | None,
         **options: Any) -> None:
@@ -57,22 +58,24 @@ def run(suite_name: str, model_specs: tuple[str, ...], out: Path | None, topics:
     """
     from runners.base import GenerationParams
     from runners.catalog import DEFAULT_MODELS
+    from runners.registry import RunnerOptions
 
     suite = load_suite(suite_name)
     items = suite.select(topics, limit)
     if shard is not None:
         items = suite.shard(items, *shard)
     gate = {k: options.pop(k) for k in GATE_KEYS}
-    gen = options
-    samples = gen.pop("samples")
-    threads, gpu_layers = gen.pop("threads"), gen.pop("n_gpu_layers")
-    params = GenerationParams(**gen)
+    backend = RunnerOptions(**{k: options.pop(k) for k in RUNNER_KEYS})
+    samples = options.pop("samples")
+    params = GenerationParams(**options)
+    if backend.runner == "openai" and not model_specs:
+        raise UserError("--runner openai needs --model NAME (the id the server serves)")
     specs = list(dict.fromkeys(model_specs or DEFAULT_MODELS))
     selection = {"topics": list(topics), "limit": limit, "shard": f"{shard[0]}/{shard[1]}" if shard else None}
     store = RunStore(out or _default_out(suite, specs, params, selection, samples))
     meta = _open_meta(store, suite, params, specs, selection)
     try:
-        written = _generate(store, meta, items, specs, params, samples, threads, gpu_layers,
+        written = _generate(store, meta, items, specs, params, samples, backend,
                             retry_errors=not no_retry_errors, classifier_name=classifier)
     except KeyboardInterrupt:
         n = len(store.read())
@@ -131,7 +134,7 @@ def _open_meta(store: RunStore, suite: Suite, params: Any, specs: list[str],
 
 
 def _generate(store: RunStore, meta: dict[str, Any], items: tuple[ProbeRecord, ...], specs: list[str],
-              params: Any, samples: int, threads: int | None, gpu_layers: int | None,
+              params: Any, samples: int, backend: Any,
               retry_errors: bool, classifier_name: str) -> int:
     from analysis import get_classifier, label_records
     from runners.execute import generate, plan
@@ -143,11 +146,10 @@ def _generate(store: RunStore, meta: dict[str, Any], items: tuple[ProbeRecord, .
     store.write_meta(meta)
     with store.appender() as writer, GenerationProgress() as progress:
         for spec in specs:
-            runner = load_runner(spec, params, threads, gpu_layers, pull_fn=pull_with_progress)
+            runner = load_runner(spec, params, backend, pull_fn=pull_with_progress)
             try:
                 provenance = runner.provenance()
-                meta["models"][runner.name] = {**provenance, "spec": spec,
-                                               "threads": threads or provenance.get("threads")}
+                meta["models"][runner.name] = {**provenance, "spec": spec}
                 store.write_meta(meta)
                 todo = plan(items, runner.name, provenance["sha256"], params, existing,
                             retry_errors=retry_errors, samples=samples)

@@ -105,6 +105,16 @@ def test_not_gguf_and_truncated_gguf_are_refused(tmp_path: Path, mini_suite: Pat
     assert result.exit_code == 2 and "GGUF" in result.output and "Traceback" not in result.output
 
 
+def test_unreachable_hub_is_a_clear_error(mini_suite: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the hub cannot be reached, without waiting on retries
+    monkeypatch.setenv("HF_HOME", str(Path.cwd() / "hf"))
+    result = CliRunner().invoke(cli, ["run", "-s", str(mini_suite), "-m", "hf:org/repo/model.gguf"])
+    assert result.exit_code == 2
+    assert "cannot fetch hf:org/repo/model.gguf from the Hugging Face hub" in result.output
+    bad = CliRunner().invoke(cli, ["run", "-s", str(mini_suite), "-m", "hf:model.gguf"])
+    assert bad.exit_code == 2 and "expected hf:OWNER/REPO/FILE.gguf" in bad.output
+
+
 def test_models_json_lists_catalog() -> None:
     result = invoke("models", "--json")
     rows = json.loads(result.output)

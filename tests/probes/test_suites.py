@@ -140,3 +140,37 @@ def test_detect_lang() -> None:
 def test_builtin_suites_all_load() -> None:
     for name in builtin_suites():
         assert load_suite(name).items
+
+
+def test_sensitive_suite_meets_its_design() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from probes.cli import cli
+
+    data = json.loads(CliRunner().invoke(cli, ["suites", "show", "sensitive", "--json"]).output)
+    assert data["pairs"] >= 150 and data["complete_pairs"] == data["pairs"]
+    assert data["china_sensitive_topics"] >= 14 and data["control_topics"] >= 8
+    assert set(data["counts"]) == {"china_sensitive", "control", "benign", "harmful"}
+    assert data["counts"]["benign"]["zh"] >= 20 and data["counts"]["harmful"]["en"] >= 16
+    assert data["styles"] == ["creative", "evaluative", "factual"]
+    china = {i["pair_id"] for i in data["items"] if i["topic_group"] == "china_sensitive"}
+    controlled = {c for i in data["items"] for c in i["control_of"]}
+    assert controlled <= china and len(controlled) >= 40
+    factual = [i for i in data["items"] if i["style"] == "factual" and i["topic_group"] == "china_sensitive"]
+    assert all(i["facts"] for i in factual)
+
+
+def test_quick_suite_is_a_subset_with_the_same_text() -> None:
+    full = {i.item_id: i.prompt for i in load_suite("sensitive").items}
+    quick = load_suite("sensitive-quick")
+    assert 40 <= len(quick.items) <= 60
+    assert all(full[i.item_id] == i.prompt for i in quick.items)
+    assert {i.topic_group for i in quick.items} == {"china_sensitive", "control", "benign", "harmful"}
+
+
+def test_overrefusal_suite() -> None:
+    suite = load_suite("overrefusal")
+    assert len({i.pair_id for i in suite.items}) >= 60
+    assert {i.lang for i in suite.items} == {"en", "zh"}
