@@ -16,7 +16,7 @@ from __future__ import annotations
 import ctypes
 import heapq
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -113,11 +113,13 @@ class BatchedEngine:
         self._formatter = chat_formatter(llm)
         self._vocab, self._n_vocab = llama_cpp.llama_model_get_vocab(llm.model), llm.n_vocab()
         self._pieces: dict[int, bytes] = {}
+        self.prefix_tokens = 0
+        """Prompt tokens the last ``complete_many`` decoded once for all its requests."""
         params = llama_cpp.llama_context_params.from_buffer_copy(llm.context_params)
         # 8 cells of slack (the UTF-8 hold-back may run past max_tokens), in whole 256-cell streams.
-        params.n_ctx = parallel * -(-(self.per_seq_ctx + 8) // 256) * 256
+        params.n_ctx = (parallel + share_prefix) * -(-(self.per_seq_ctx + 8) // 256) * 256
         params.n_batch = params.n_ubatch = self.n_batch
-        params.n_seq_max, params.kv_unified = parallel, kv_unified
+        params.n_seq_max, params.kv_unified = parallel + share_prefix, kv_unified  # + the prefix holder
         self._ctx: Any = llama_cpp.llama_init_from_model(llm.model, params)
         if self._ctx is None:
             raise RunnerError(f"llama.cpp could not create a context for {parallel} sequences")
@@ -149,28 +151,38 @@ class BatchedEngine:
         """
         import llama_cpp
 
+        mem, holder = self._mem, self.parallel
         seqs = [self._prepare(i, r) for i, r in enumerate(requests)]
-        llama_cpp.llama_memory_clear(self._mem, True)
-        prefix = self._evaluate_prefix(seqs) if self.share_prefix and seqs else 0
+        llama_cpp.llama_memory_clear(mem, True)
+        shared = self._evaluate_prefix(seqs) if self.share_prefix and seqs else []
+        self.prefix_tokens, held = len(shared), [0] * self.parallel  # prefix tokens in each slot's KV
         pending, free = deque(seqs), list(range(self.parallel))  # a heap: lowest slots first
         active: list[_Seq] = []
         while pending or active:
             while free and pending:
-                seq, seq.start = pending.popleft(), time.perf_counter()
-                seq.slot, seq.pos, seq.feed = heapq.heappop(free), prefix, seq.prompt[prefix:]
+                seq, seq.start, slot = pending.popleft(), time.perf_counter(), heapq.heappop(free)
+                most = min(len(shared), len(seq.prompt) - 1)
+                reuse = next((i for i in range(most) if seq.prompt[i] != shared[i]), most)
+                reuse = reuse if reuse >= 8 else 0  # not worth a stream copy for a few tokens
+                if reuse > held[slot]:
+                    llama_cpp.llama_memory_seq_rm(mem, slot, -1, -1)
+                    llama_cpp.llama_memory_seq_cp(mem, holder, slot, -1, -1)
+                llama_cpp.llama_memory_seq_rm(mem, slot, reuse, -1)
+                seq.slot, seq.pos, seq.feed, held[slot] = slot, reuse, seq.prompt[reuse:], reuse
                 active.append(seq)
             for seq, token in self._step(active):
                 if self._accept(seq, token):
                     active.remove(seq)
-                    llama_cpp.llama_memory_seq_rm(self._mem, seq.slot, prefix, -1)
+                    llama_cpp.llama_memory_seq_rm(mem, seq.slot, held[seq.slot], -1)
                     heapq.heappush(free, seq.slot)
                     yield seq.index, self._completion(seq)
             while not pending and not self.kv_unified and active and free and free[0] < max(s.slot for s in active):
                 # Separate KV streams only share a micro-batch when their sequence ids are
                 # consecutive: close the gaps finished sequences leave (a whole-stream copy).
                 seq = max(active, key=lambda s: s.slot)
-                llama_cpp.llama_memory_seq_cp(self._mem, seq.slot, free[0], -1, -1)
-                llama_cpp.llama_memory_seq_rm(self._mem, seq.slot, prefix, -1)
+                llama_cpp.llama_memory_seq_cp(mem, seq.slot, free[0], -1, -1)
+                llama_cpp.llama_memory_seq_rm(mem, seq.slot, held[seq.slot], -1)
+                held[free[0]] = held[seq.slot]
                 seq.slot = heapq.heapreplace(free, seq.slot)
 
     def _prepare(self, index: int, request: Request) -> _Seq:
@@ -187,21 +199,22 @@ class BatchedEngine:
         limit = n_ctx - len(prompt) if wanted is None or wanted <= 0 else min(wanted, n_ctx - len(prompt))
         return _Seq(index, prompt, [s.encode("utf-8") for s in stop], limit)
 
-    def _evaluate_prefix(self, seqs: list[_Seq]) -> int:
-        """Decode the tokens all prompts share once, in sequence 0, and copy them to every slot."""
-        import llama_cpp
+    def _evaluate_prefix(self, seqs: list[_Seq]) -> list[int]:
+        """Decode, in the holder sequence, the prefix shared by most prompts (e.g. a default system prompt).
 
-        first, n = seqs[0].prompt, min(len(s.prompt) for s in seqs) - 1
-        for seq in seqs[1:]:
-            n = next((i for i in range(n) if seq.prompt[i] != first[i]), n)
-        if n < 8:  # not worth a pass (and a stream copy per slot) for a few tokens
-            return 0
+        Most: those starting with the commonest first 8 tokens. Slots copy it from there.
+        """
+        head, count = Counter(tuple(s.prompt[:8]) for s in seqs).most_common(1)[0]
+        group = [s.prompt for s in seqs if tuple(s.prompt[:8]) == head]
+        first, n = group[0], min(len(p) for p in group) - 1
+        for prompt in group[1:]:
+            n = next((i for i in range(n) if prompt[i] != first[i]), n)
+        if count < 2 or n < 8:
+            return []
         for at in range(0, n, self.n_batch):
-            self._fill(0, first[at : min(n, at + self.n_batch)], at, 0, want=False)
+            self._fill(0, first[at : min(n, at + self.n_batch)], at, self.parallel, want=False)
             self._decode(min(n, at + self.n_batch) - at)
-        for slot in range(1, self.parallel):
-            llama_cpp.llama_memory_seq_cp(self._mem, 0, slot, -1, -1)
-        return n
+        return first[:n]
 
     def _step(self, active: list[_Seq]) -> list[tuple[_Seq, int]]:
         """One ``llama_decode``: each generating sequence's next token, prompt chunks in the room left.

@@ -123,6 +123,12 @@ def probe_home() -> Path:
     return Path(cache) / "divergence-probe"
 
 
+def cache_dir() -> Path:
+    """Derived data that can be rebuilt (file hashes, the fitted classifier): ``PROBE_CACHE``,
+    default ``PROBE_HOME``."""
+    return Path(os.environ["PROBE_CACHE"]) if os.environ.get("PROBE_CACHE") else probe_home()
+
+
 def models_dir() -> Path:
     """Where pulled models live: ``PROBE_MODELS``, default ``PROBE_HOME/models``."""
     if os.environ.get("PROBE_MODELS"):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runners.base import RunnerError
-from runners.catalog import probe_home
+from runners.catalog import cache_dir
 
 _MAGIC = b"GGUF"
 
@@ -82,11 +82,11 @@ def _file_type_name(value: Any) -> str | None:
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 of a file, cached in ``PROBE_HOME/sha256.json`` by path, size and mtime."""
+    """sha256 of a file, cached in ``PROBE_CACHE/sha256.json`` by path, size and mtime."""
     path = path.resolve()
     stat = path.stat()
     marker = path.with_name(path.name + ".sha256")
-    cache_file = probe_home() / "sha256.json"
+    cache_file = cache_dir() / "sha256.json"
     key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
     try:
         cache = json.loads(cache_file.read_text())

@@ -49,6 +49,8 @@ class OpenAIRunner:
         max_retries: retries after 429, 5xx, connection errors and timeouts (other 4xx never).
         backoff_base: first backoff in seconds; it doubles each retry, with jitter.
         name: the model name recorded in each record (default: ``model``).
+        extra_body: server-specific fields added to every request, e.g. ``{"repeat_penalty": 1.0}``
+            for llama-cpp-python's server, whose default penalty of 1.1 departs from greedy decoding.
 
     Raises:
         RunnerError: the server is unreachable, rejects the key, or does not serve ``model``.
@@ -56,12 +58,13 @@ class OpenAIRunner:
 
     def __init__(self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8,
                  timeout: float = 120.0, max_retries: int = 5, backoff_base: float = 1.0,
-                 name: str | None = None) -> None:
+                 name: str | None = None, extra_body: dict[str, Any] | None = None) -> None:
         if concurrency < 1 or max_retries < 0 or timeout <= 0:
             raise ValueError("concurrency >= 1, max_retries >= 0 and timeout > 0 are required")
         self.base_url, self.model, self.name = base_url.rstrip("/"), model, name or model
         self.concurrency, self.timeout, self.max_retries = concurrency, timeout, max_retries
         self.backoff_base = backoff_base
+        self.extra_body = dict(extra_body or {})
         self._key = os.environ.get(api_key_env, "")  # kept out of __repr__, provenance and errors
         self._key_env = api_key_env
         self._opener = urllib.request.build_opener(_NoRedirect)
@@ -77,7 +80,7 @@ class OpenAIRunner:
     def provenance(self) -> dict[str, Any]:
         """Backend, URL, served model id, a stand-in ``sha256`` and what ``/models`` says of the model."""
         info = {**self._server_info, "backend": "openai", "base_url": self.base_url,
-                "served_model": self.served_model, "sha256": self.sha256}
+                "served_model": self.served_model, "sha256": self.sha256, "extra_body": self.extra_body}
         return dict(self._scrub(info))
 
     def complete(self, request: Request) -> Completion:
@@ -148,7 +151,7 @@ class OpenAIRunner:
     def _complete(self, request: Request, stop: threading.Event) -> Completion:
         p = request.params
         payload = {"model": self.served_model, "messages": request.messages, "temperature": p.temperature,
-                   "top_p": p.top_p, "max_tokens": p.max_tokens, "seed": p.seed}
+                   "top_p": p.top_p, "max_tokens": p.max_tokens, "seed": p.seed, **self.extra_body}
         url = f"{self.base_url}/chat/completions"
         error, attempt = "", 0
         for attempt in range(1, self.max_retries + 2):

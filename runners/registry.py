@@ -37,6 +37,8 @@ class RunnerOptions:
     api_key_env: str = "OPENAI_API_KEY"
     concurrency: int = 8
     timeout: float = 120.0
+    max_retries: int = 5
+    extra_body: dict[str, Any] | None = None
 
 
 def known_models() -> str:
@@ -71,7 +73,7 @@ def load_runner(
         from runners.openai_http import OpenAIRunner
 
         return OpenAIRunner(opts.base_url, spec.removeprefix("openai/"), api_key_env=opts.api_key_env,
-                            concurrency=opts.concurrency, timeout=opts.timeout)
+                            concurrency=opts.concurrency, timeout=opts.timeout, max_retries=opts.max_retries, extra_body=opts.extra_body)
     if spec.startswith("fake/") or opts.runner == "fake":
         from runners.fake import fake_runner
 

@@ -37,10 +37,17 @@ DEFLECTIONS = [
 ]
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Rebuildable caches (the fitted classifier) shared by the tests of one session."""
+    return tmp_path_factory.mktemp("probe-cache")
+
+
 @pytest.fixture(autouse=True)
-def probe_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def probe_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Path) -> Path:
     home = tmp_path / "probe-home"
     monkeypatch.setenv("PROBE_HOME", str(home))
+    monkeypatch.setenv("PROBE_CACHE", str(shared_cache))
     monkeypatch.setenv("PROBE_MODELS", str(SHARED_MODELS))
     monkeypatch.chdir(tmp_path)
     return home

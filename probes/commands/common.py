@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -62,8 +63,21 @@ def generation_options(f: F) -> F:
     return f
 
 
-RUNNER_KEYS = ("runner", "threads", "n_gpu_layers", "parallel", "base_url", "api_key_env", "concurrency", "timeout")
+RUNNER_KEYS = ("runner", "threads", "n_gpu_layers", "parallel", "base_url", "api_key_env", "concurrency", "timeout",
+               "max_retries", "extra_body")
 """Parameters ``runner_options`` adds; they become a ``runners.registry.RunnerOptions``."""
+
+
+def _json_object(ctx: click.Context, param: click.Parameter, value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter("a JSON object is needed")
+    return data
 
 
 def runner_options(f: F) -> F:
@@ -85,6 +99,11 @@ def runner_options(f: F) -> F:
                      help="openai: requests in flight at once."),
         click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
                      help="openai: seconds to wait for a server."),
+        click.option("--max-retries", type=click.IntRange(0, 100), default=5, show_default=True,
+                     help="openai: retries (exponential backoff) after 429, 5xx and connection errors."),
+        click.option("--extra-body", callback=_json_object, default=None, metavar="JSON",
+                     help="openai: server-specific request fields, e.g. '{\"repeat_penalty\": 1.0}' for "
+                          "llama-cpp-python's server (recorded in run.json)."),
     ]
     for option in reversed(options):
         f = option(f)
