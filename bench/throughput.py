@@ -10,6 +10,7 @@ ones, since a faster engine that answers differently would not be a fair win.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -42,12 +43,24 @@ def load_prompts(n: int, max_tokens: int) -> list[Request]:
     return [Request(items[i % len(items)].prompt, items[i % len(items)].system, params) for i in range(n)]
 
 
-def report(label: str, outs: list[Completion], seconds: float, base: float | None = None) -> float:
-    """Print one line of rates; returns generated tokens per second."""
+def cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def report(label: str, outs: list[Completion], seconds: float, cpu: float, base: float | None = None) -> float:
+    """Print one line of rates; returns generated tokens per second.
+
+    ``cores`` is CPU time over wall time: well below the thread count means other processes
+    competed for the cores and the numbers are not trustworthy.
+    """
     tokens = sum(o.completion_tokens for o in outs)
     rate = tokens / seconds
     ratio = f"  x{rate / base:.2f}" if base else ""
-    print(f"{label:<14} {tokens:6d} tok {seconds:7.1f} s {rate:7.1f} tok/s {len(outs) / seconds:6.2f} prompts/s{ratio}")
+    print(
+        f"{label:<12} {tokens:6d} tok {seconds:7.1f} s {rate:7.1f} tok/s {len(outs) / seconds:6.2f} prompts/s"
+        f"  cores {cpu / seconds:.2f}{ratio}"
+    )
     return rate
 
 
@@ -69,19 +82,19 @@ def main() -> None:
     runner.complete(Request("Hello", params=GenerationParams(max_tokens=4)))  # page the weights in
     print(f"{args.model}: {len(requests)} prompts, max_tokens {args.max_tokens}, {runner.threads} threads")
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     plain = [runner.complete(r) for r in requests]
-    base = report("plain loop", plain, time.perf_counter() - start)
+    base = report("plain loop", plain, time.perf_counter() - start, cpu_seconds() - cpu)
     for parallel in args.parallel:
         with BatchedEngine(runner.llm, parallel=parallel, kv_unified=args.kv_unified) as engine:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             got = dict(engine.complete_many(requests))
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         outs = [got[i] for i in range(len(requests))]
-        report(f"batched x{parallel}", outs, seconds, base)
+        report(f"batched x{parallel}", outs, seconds, cpu, base)
         same = sum((a.text, a.finish_reason, a.completion_tokens) == (b.text, b.finish_reason, b.completion_tokens)
                    for a, b in zip(plain, outs))  # fmt: skip
-        print(f"{'':14} {same}/{len(outs)} answers identical to the plain loop")
+        print(f"{'':12} {same}/{len(outs)} answers identical to the plain loop")
     runner.close()
 
 

@@ -67,7 +67,7 @@ def test_server_killed_mid_run_then_resumed(server: LlamaServer, tmp_path: Path)
     assert proc.wait(timeout=120) == 0
     first = RunStore(out).read()
     errors = [r for r in first.values() if r.error]
-    assert len(first) == 20 and 0 < len(errors) < 18
+    assert len(first) == 20 and 0 < len(errors) < 20
     server.start()
     again = _probe(*args)
     assert again.returncode == 0, again.stderr
