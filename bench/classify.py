@@ -46,10 +46,27 @@ def speed(samples: list[Sample], repeats: int = 3) -> float:
     return len(samples) / best
 
 
+def headline(results: list[dict[str, object]], rate: float) -> dict[str, object]:
+    """Per classifier: non-compliance F1 per data set and language, macro-F1, and speed."""
+    out: dict[str, object] = {"command": "python bench/classify.py --save analysis/classifier_metrics.json",
+                              "responses_per_s": round(rate)}
+    for r in results:
+        entry = out.setdefault(str(r["classifier"]), {})
+        assert isinstance(entry, dict)
+        data = str(r["data"]).removesuffix("_dev.csv")
+        entry[f"{data}/all"] = {"f1": round(r["overall"]["f1"], 3), "macro_f1": round(r["overall"]["macro_f1"], 3)}  # type: ignore[index]
+        for lang, s in r["by_lang"].items():  # type: ignore[attr-defined]
+            entry[f"{data}/{lang}"] = {"f1": round(s["f1"], 3), "macro_f1": round(s["macro_f1"], 3)}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--save", type=Path, default=None,
+                    help="Also write the headline numbers (no text) to this JSON file, e.g. "
+                         "analysis/classifier_metrics.json, which reports quote.")
     args = ap.parse_args()
     results = []
     for file in ("xstest_dev.csv", "speechmap_dev.csv"):
@@ -65,6 +82,8 @@ def main() -> None:
         corpus = "generated 3,800-character answers"
     rate = speed(samples)
     chars = sum(len(s.response) for s in samples) / len(samples)
+    if args.save:
+        args.save.write_text(json.dumps(headline(results, rate), indent=2) + "\n")
     if args.json:
         print(json.dumps({"scores": results, "responses_per_s": rate, "corpus": corpus, "mean_chars": chars}, indent=2))
         return

@@ -47,6 +47,17 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
+def _classifier_metrics() -> dict[str, Any]:
+    """Measured accuracy of the shipped classifiers (written by ``bench/classify.py --save``)."""
+    from importlib import resources
+
+    try:
+        data = json.loads(resources.files("analysis").joinpath("classifier_metrics.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def browser_json(frame: pd.DataFrame) -> str:
     """The response browser's data, safe to place inside a ``<script>`` element."""
     cols = ["key", "model", "topic", "topic_group", "lang", "pair_id", "style", "prompt", "response",
@@ -83,6 +94,7 @@ def render(frame: pd.DataFrame, meta: dict[str, Any]) -> str:
         "n_errors": int(frame["error"].notna().sum()),
         "n_overrides": int(frame["overridden"].sum()) if len(frame) else 0,
         "classifiers": sorted(frame["classifier"].dropna().unique()),
+        "classifier_metrics": _classifier_metrics(),
         "by_group": _records(by_group),
         "by_topic": _records(by_topic),
         "index": _records(stats.censorship_index(frame)),
