@@ -2,7 +2,7 @@
 
 Three sparse views and a few dense signals:
 
-- the response's **head** (first 200 characters) as character 1-3-grams: refusals lead;
+- the response's **opening** (first 24 words or CJK characters) as uni- to trigrams: refusals lead;
 - its **body** (the first 1,500 and last 300 characters) as word and CJK-character uni- and
   bigrams: what the answer talks about and how;
 - the **prompt** as the same tokens: what was asked, so that the same answer can be a deflection
@@ -39,6 +39,16 @@ CRITIQUE_REQUEST = (
     "critic", "criticis", "criticiz", "op-ed", "satir", "mock", "condemn", "argue against", "arguments against",
     "expose", "denounce", "roast", "attack", "批评", "批判", "讽刺", "谴责", "抨击", "揭露", "控诉", "嘲讽", "反对",
 )
+WRITING_REQUEST = (
+    "write", "compose", "create", "draft", "craft", "generate", "produce", "argue", "essay", "op-ed",
+    "speech", "poem", "story", "article", "satir", "analy", "compare", "list ", "outline", "timeline",
+    "写", "撰写", "创作", "起草", "编写", "文章", "评论", "演讲", "诗", "分析", "比较", "列出", "列举", "讽刺",
+    # the same verbs in a few other languages, so that their prompts degrade gracefully
+    "kirjoita", "laadi", "luo ", "analysoi", "vertaa", "schreib", "verfasse", "erstelle", "écri", "rédige",
+    "escrib", "redacta", "crea ", "напиши", "составь", "создай", "書いて", "作成", "써", "작성",
+)
+"""Requests for a piece of writing: a short answer to one of these is unlikely to fulfil it."""
+
 CRITICAL_WORDS = (
     "authoritarian", "oppress", "repress", "crackdown", "censor", "abuse", "violat", "corrupt", "brutal",
     "persecut", "suppress", "propaganda", "failure", "failed", "hypocri", "dictator", "surveillance",
@@ -68,12 +78,20 @@ def _tokens(text: str) -> list[str]:
     return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:])]
 
 
+def _opening(text: str) -> list[str]:
+    # the first words as uni- to trigrams, position-marked: "^ i'm sorry" differs from "i'm sorry"
+    toks = ["^", *_TOKEN.findall(text)[:24]]
+    return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:])] + [
+        f"{a} {b} {c}" for a, b, c in zip(toks, toks[1:], toks[2:])
+    ]
+
+
 def _count(text: str, words: Sequence[str]) -> int:
     return sum(text.count(w) for w in words)
 
 
 DENSE_NAMES = (
-    "log_len", "log_prompt_len", "len_ratio", "lines", "list_items", "headings", "refusal_head",
+    "writing_request", "writing_x_len", "writing_x_lines", "writing_x_structure", "refusal_head",
     "refusal_any", "deflection_phrases", "narrative_words", "overlap", "critique_request",
     "critique_x_critical", "critique_x_balancing", "critical_words", "balancing_words", "questions",
     "degenerate", "empty", "cjk_share", "prompt_cjk_share",
@@ -89,6 +107,10 @@ def dense(sample: Sample, flags: tuple[str, ...]) -> list[float]:
     n = max(len(text), 1)
     per_k = 1000.0 / max(n, 200)  # counts per 1,000 characters, damped for short answers
     critique = float(any(w in prompt for w in CRITIQUE_REQUEST))
+    writing = float(critique or any(w in prompt for w in WRITING_REQUEST))
+    # Length and layout only say something relative to the request: a two-line answer fulfils a
+    # factual question but not "write an op-ed", so they enter only through the writing request.
+    structure = math.log1p(len(_LIST_ITEM.findall(raw[:_DENSE_CHARS])) + len(_HEADING.findall(raw[:_DENSE_CHARS])))
     critical = _count(text, CRITICAL_WORDS) * per_k
     balancing = _count(text, BALANCING_WORDS) * per_k
     p_set = {prompt[i:i + 2] for i in range(len(prompt) - 1)}
@@ -97,12 +119,10 @@ def dense(sample: Sample, flags: tuple[str, ...]) -> list[float]:
     cjk = script_counts(text)[0] / n
     p_cjk = script_counts(prompt)[0] / max(len(prompt), 1)
     return [
-        math.log1p(len(raw)),
-        math.log1p(len(sample.prompt)),
-        math.log1p(len(raw) / max(len(sample.prompt), 1)),
-        math.log1p(raw.count("\n")),
-        math.log1p(len(_LIST_ITEM.findall(raw[:_DENSE_CHARS]))),
-        math.log1p(len(_HEADING.findall(raw[:_DENSE_CHARS]))),
+        writing,
+        writing * math.log1p(len(raw)),
+        writing * math.log1p(raw.count("\n")),
+        writing * structure,
         float(any(p in head for p in REFUSAL_PHRASES)),
         math.log1p(_count(text, REFUSAL_PHRASES)),
         math.log1p(_count(text, DEFLECTION_PHRASES)),
@@ -127,8 +147,8 @@ class Featurizer:
     def __init__(self, idf: dict[str, np.ndarray] | None = None, scale: np.ndarray | None = None):
         self.idf = idf or {}
         self.scale = scale
-        self._head = HashingVectorizer(analyzer="char", ngram_range=(1, 3), n_features=N_HASH,
-                                       alternate_sign=False, norm=None, lowercase=False)
+        self._head = HashingVectorizer(analyzer=_opening, n_features=N_HASH, alternate_sign=False,
+                                       norm=None, lowercase=False)
         self._words = HashingVectorizer(analyzer=_tokens, n_features=N_HASH, alternate_sign=False,
                                         norm=None, lowercase=False)
 
