@@ -52,7 +52,7 @@ def neutralise_formula(value: object) -> object:
 
 def write_safe_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` with formula-like cells neutralised (model output is hostile text)."""
-    safe = frame.apply(lambda col: col.map(neutralise_formula) if col.dtype == object else col)
+    safe = frame.apply(lambda col: col.map(neutralise_formula))
     safe.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL, encoding="utf-8")
 
 
