@@ -167,3 +167,13 @@ def test_label_review_is_interactive(mini_suite: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     humans = [r for r in RunStore(out).read().values() if "human" in r.labels]
     assert len(humans) == 1 and humans[0].labels["human"].label == "refusal"
+
+
+def test_report_exports_csv_and_json(mini_suite: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    invoke("run", "-s", str(mini_suite), "-m", "fake/echo", "-m", "fake/refuse", "--out", str(out), "-c", "keyword",
+           "--no-report")
+    result = invoke("report", str(out), "--csv", str(tmp_path / "t.csv"), "--json")
+    data = json.loads(result.output)
+    assert data["records"] == 16 and data["rates"] and "findings" in data
+    assert len((tmp_path / "t.csv").read_text().splitlines()) >= 17
