@@ -84,7 +84,7 @@ def render(frame: pd.DataFrame, meta: dict[str, Any]) -> str:
     mix = stats.rates(frame, ["model", "topic_group"])
     gap = stats.language_gap(frame, by="topic_group")
     divergence = stats.model_divergence(frame, by="topic_group")
-    heat = by_topic.assign(topic_lang=by_topic["topic"] + " " + by_topic["lang"])
+    heat = by_topic.assign(model_lang=by_topic["model"] + " · " + by_topic["lang"])
     context = {
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "runs": meta.get("runs", []),
@@ -103,7 +103,7 @@ def render(frame: pd.DataFrame, meta: dict[str, Any]) -> str:
         "mix": _records(mix),
         "findings": findings(frame),
         "charts": {
-            "heatmap": charts.heatmap(heat, "model", "topic_lang", "Non-compliance by topic and language"),
+            "heatmap": charts.heatmap(heat, "topic", "model_lang", "Non-compliance by topic, model and language"),
             "lang_china": charts.language_bars(gap, "china_sensitive"),
             "lang_control": charts.language_bars(gap, "control"),
             "mix": charts.label_mix(mix),
