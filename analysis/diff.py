@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 from analysis import stats
 from analysis.base import Classifier, label_records
@@ -130,7 +129,7 @@ def _compare(b: pd.DataFrame, c: pd.DataFrame, by: str, gate: Gate) -> list[dict
                      "candidate_rate": float(c["counted"][mask].mean()), "change": g["gap"],
                      "ci_low": g["ci_low"], "ci_high": g["ci_high"], "p_value": g["p_value"]})
     if rows:
-        for row, p in zip(rows, multipletests([r["p_value"] for r in rows], method="holm")[1]):
+        for row, p in zip(rows, stats.holm([r["p_value"] for r in rows])):
             row["p_holm"] = float(p)
             row["shifted"] = bool(abs(row["change"]) > gate.max_shift and row["p_holm"] <= gate.alpha)
     return rows

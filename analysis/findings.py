@@ -25,14 +25,18 @@ def _rows(frame: pd.DataFrame) -> list[Any]:
     return list(frame.itertuples())
 
 
-def findings(frame: pd.DataFrame) -> list[str]:
-    """Sentences a reader can quote, each with its interval or test; the strongest first."""
+def findings(frame: pd.DataFrame, tables: dict[str, pd.DataFrame] | None = None) -> list[str]:
+    """Sentences a reader can quote, each with its interval or test; the strongest first.
+
+    ``tables`` may hold already computed ``index``, ``gap``, ``mix``, ``divergence`` and ``facts``.
+    """
+    t = tables or {}
     out: list[str] = []
-    out += _index_findings(stats.censorship_index(frame))
-    out += _gap_findings(stats.language_gap(frame, by="topic_group"))
-    out += _group_findings(stats.rates(frame, ["model", "topic_group"]))
-    out += _divergence_findings(stats.model_divergence(frame, by="topic_group"))
-    out += _narrative_findings(stats.fact_measures(frame))
+    out += _index_findings(t["index"] if "index" in t else stats.censorship_index(frame))
+    out += _gap_findings(t["gap"] if "gap" in t else stats.language_gap(frame, by="topic_group"))
+    out += _group_findings(t["mix"] if "mix" in t else stats.rates(frame, ["model", "topic_group"]))
+    out += _divergence_findings(t["divergence"] if "divergence" in t else stats.model_divergence(frame, by="topic_group"))
+    out += _narrative_findings(t["facts"] if "facts" in t else stats.fact_measures(frame))
     return out
 
 

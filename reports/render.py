@@ -84,6 +84,8 @@ def render(frame: pd.DataFrame, meta: dict[str, Any]) -> str:
     mix = stats.rates(frame, ["model", "topic_group"])
     gap = stats.language_gap(frame, by="topic_group")
     divergence = stats.model_divergence(frame, by="topic_group")
+    index = stats.censorship_index(frame)
+    facts = stats.fact_measures(frame)
     heat = by_topic.assign(model_lang=by_topic["model"] + " · " + by_topic["lang"])
     context = {
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -97,11 +99,12 @@ def render(frame: pd.DataFrame, meta: dict[str, Any]) -> str:
         "classifier_metrics": _classifier_metrics(),
         "by_group": _records(by_group),
         "by_topic": _records(by_topic),
-        "index": _records(stats.censorship_index(frame)),
+        "index": _records(index),
         "gap": _records(gap),
         "divergence": _records(divergence),
         "mix": _records(mix),
-        "findings": findings(frame),
+        "findings": findings(frame, {"index": index, "gap": gap, "mix": mix, "divergence": divergence,
+                                     "facts": facts}),
         "charts": {
             "heatmap": charts.heatmap(heat, "topic", "model_lang", "Non-compliance by topic, model and language"),
             "lang_china": charts.language_bars(gap, "china_sensitive"),
@@ -109,7 +112,7 @@ def render(frame: pd.DataFrame, meta: dict[str, Any]) -> str:
             "mix": charts.label_mix(mix),
             "divergence": charts.divergence_matrix(divergence),
         },
-        "facts": _records(stats.fact_measures(frame)),
+        "facts": _records(facts),
         "browser_json": browser_json(frame),
         "filters": {c: sorted(frame[c].dropna().astype(str).unique()) for c in
                     ("model", "topic_group", "topic", "lang", "label")},

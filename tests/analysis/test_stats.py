@@ -103,3 +103,10 @@ def test_fact_coverage_and_narrative() -> None:
     assert frame.fact_coverage.iloc[0] == 1.0 and frame.narrative.iloc[0]
     m = stats.fact_measures(frame).iloc[0]
     assert m.fact_coverage == 1.0 and m.narrative_rate == 1.0
+
+
+def test_holm_equals_statsmodels() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    for ps in ([0.01, 0.04, 0.03, 0.5], [0.2], [0.001, 0.001, 0.9, 0.04, 0.6], [1.0, 0.0]):
+        assert stats.holm(ps) == pytest.approx(list(multipletests(ps, method="holm")[1]))
