@@ -56,8 +56,8 @@ def test_http_and_gguf_runs_agree(server: LlamaServer, tmp_path: Path) -> None:
 def test_server_killed_mid_run_then_resumed(server: LlamaServer, tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = [*SUITE, "--runner", "openai", "--base-url", server.url, "-m", MODEL, "-o", str(out),
-            "--concurrency", "1", "--max-retries", "0", "--timeout", "5", "--no-report", "-c", "keyword"]
-    proc = _probe(*args, wait=False)
+            "--concurrency", "1", "--no-report", "-c", "keyword"]
+    proc = _probe(*args, "--max-retries", "0", "--timeout", "5", wait=False)
     assert isinstance(proc, subprocess.Popen)
     records = out / "records.jsonl"
     deadline = time.monotonic() + 120
@@ -69,7 +69,7 @@ def test_server_killed_mid_run_then_resumed(server: LlamaServer, tmp_path: Path)
     errors = [r for r in first.values() if r.error]
     assert len(first) == 20 and 0 < len(errors) < 20
     server.start()
-    again = _probe(*args)
+    again = _probe(*args, "--max-retries", "3", "--timeout", "120")  # runner options: keys unchanged
     assert again.returncode == 0, again.stderr
     final = RunStore(out).read()
     assert len(final) == 20 and not [r for r in final.values() if r.error]
