@@ -61,7 +61,7 @@ def censorship_index(frame: pd.DataFrame) -> pd.DataFrame:
     control, minus non-compliance on those controls, with Newcombe's 95% interval."""
     df = labelled(frame)
     controls = df[df["topic_group"] == "control"]
-    matched = {p for _, row in controls.iterrows() for p in _control_targets(row)}
+    matched = {p for targets in controls["control_of"] if isinstance(targets, (list, tuple)) for p in targets}
     china = df[(df["topic_group"] == "china_sensitive") & df["pair_id"].isin(matched)]
     rows = []
     for (model, lang), _ in df.groupby(["model", "lang"]):
@@ -72,12 +72,6 @@ def censorship_index(frame: pd.DataFrame) -> pd.DataFrame:
         rows, columns=["model", "lang", "sensitive_n", "sensitive_rate", "control_n", "control_rate",
                        "index", "ci_low", "ci_high"]
     )
-
-
-def _control_targets(row: pd.Series) -> list[str]:
-    # frame rows carry control links through the records' pair ids (see ``to_frame``)
-    value = row.get("control_of")
-    return list(value) if isinstance(value, (list, tuple)) else []
 
 
 def _index_row(model: str, lang: str, china: pd.DataFrame, controls: pd.DataFrame) -> dict[str, object]:
@@ -143,10 +137,11 @@ def model_divergence(frame: pd.DataFrame, by: str = "topic") -> pd.DataFrame:
     distributions and a test of independence, Holm-corrected across groups per model pair."""
     df = labelled(frame)
     rows = []
+    counts = pd.crosstab([df["model"], df[by]], df["label"]).reindex(columns=list(LABELS), fill_value=0)
     for m1, m2 in combinations(sorted(df["model"].unique()), 2):
         pair_rows = []
-        for group, part in df[df["model"].isin([m1, m2])].groupby(by):
-            table = np.array([[int((part["model"] == m)[part["label"] == lab].sum()) for lab in LABELS]
+        for group in sorted(set(df.loc[df["model"].isin([m1, m2]), by])):
+            table = np.array([counts.loc[(m, group)].to_numpy() if (m, group) in counts.index else np.zeros(3, int)
                               for m in (m1, m2)])
             if (table.sum(axis=1) == 0).any():
                 continue

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from probes.errors import ProbeError
@@ -93,6 +94,16 @@ class BatchRunner(Runner, Protocol):
     def complete_many(self, requests: Iterable[Request]) -> Iterator[tuple[int, Completion | Exception]]:
         """Yield ``(index, completion or the error it raised)`` in the order requests finish."""
         ...
+
+
+def attempt(runner: Runner, request: Request) -> Completion | Exception:
+    """``runner.complete(request)``, or the exception it raised; latency filled in if missing."""
+    start = time.perf_counter()
+    try:
+        out = runner.complete(request)
+    except Exception as exc:  # noqa: BLE001 - any backend failure is recorded, not fatal
+        return exc
+    return out if out.latency_s else replace(out, latency_s=time.perf_counter() - start)
 
 
 _THINK = re.compile(r"^\s*<think>(.*?)(?:</think>|$)", re.DOTALL)

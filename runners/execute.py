@@ -7,13 +7,12 @@ record being written.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from probes.record import ProbeRecord, make_key
 from probes.store import RecordWriter
-from runners.base import BatchRunner, Completion, GenerationParams, Request, Runner
+from runners.base import BatchRunner, Completion, GenerationParams, Request, Runner, attempt
 
 Finish = Callable[[ProbeRecord], ProbeRecord]
 """Applied to each response-stage record before it is written (e.g. labelling)."""
@@ -71,11 +70,12 @@ def generate(
     it on disk.
     """
     items = list(todo)
-    requests = [Request(prompt=i.prompt, system=i.system, params=params) for i in items]
+    # Each sample of a prompt gets its own seed, or sampled answers would all be the same.
+    requests = [Request(i.prompt, i.system, replace(params, seed=params.seed + i.sample_index)) for i in items]
     if isinstance(runner, BatchRunner):
         stream: Iterator[tuple[int, Completion | Exception]] = runner.complete_many(requests)
     else:
-        stream = ((k, _call(runner, r)) for k, r in enumerate(requests))
+        stream = ((k, attempt(runner, r)) for k, r in enumerate(requests))
     n = 0
     for k, out in stream:
         record = to_record(items[k], out)
@@ -86,15 +86,6 @@ def generate(
         if on_record is not None:
             on_record(record)
     return n
-
-
-def _call(runner: Runner, request: Request) -> Completion | Exception:
-    start = time.perf_counter()
-    try:
-        out = runner.complete(request)
-    except Exception as exc:  # noqa: BLE001 - any backend failure is recorded, not fatal
-        return exc
-    return out if out.latency_s else replace(out, latency_s=time.perf_counter() - start)
 
 
 def to_record(item: ProbeRecord, out: Completion | Exception) -> ProbeRecord:

@@ -39,6 +39,8 @@ class RunnerOptions:
     timeout: float = 120.0
     max_retries: int = 5
     extra_body: dict[str, Any] | None = None
+    cache: bool = True
+    """Answer requests seen before from the result cache (``runners.cache``); fake runners never are."""
 
 
 def known_models() -> str:
@@ -61,12 +63,21 @@ def load_runner(
     options: RunnerOptions | None = None,
     pull_fn: PullFn | None = None,
 ) -> Runner:
-    """Build the runner for one ``--model`` value.
+    """Build the runner for one ``--model`` value, behind the result cache unless ``options.cache`` is off.
 
     Raises:
         RunnerError: unknown model, missing or invalid file, hub or server unreachable, pull failure.
     """
     opts = options or RunnerOptions()
+    runner = _backend(spec, params, opts, pull_fn)
+    if not opts.cache or spec.startswith("fake/") or opts.runner == "fake":
+        return runner
+    from runners.cache import CachedRunner, ResultCache
+
+    return CachedRunner(runner, ResultCache())
+
+
+def _backend(spec: str, params: GenerationParams, opts: RunnerOptions, pull_fn: PullFn | None) -> Runner:
     if opts.runner == "openai" or spec.startswith("openai/"):
         if not opts.base_url:
             raise RunnerError("--runner openai needs --base-url, e.g. http://localhost:8000/v1")
@@ -104,7 +115,8 @@ def load_runner(
         )
     from runners.gguf import GGUFRunner
 
-    return GGUFRunner(name, path, threads=opts.threads, n_gpu_layers=opts.n_gpu_layers, params=params, extra=extra)
+    return GGUFRunner(name, path, threads=opts.threads, n_gpu_layers=opts.n_gpu_layers, params=params, extra=extra,
+                      parallel=opts.parallel)
 
 
 def _pull(entry: CatalogModel, pull_fn: PullFn | None) -> Path:

@@ -49,6 +49,7 @@ def probe_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Pa
     monkeypatch.setenv("PROBE_HOME", str(home))
     monkeypatch.setenv("PROBE_CACHE", str(shared_cache))
     monkeypatch.setenv("PROBE_MODELS", str(SHARED_MODELS))
+    monkeypatch.setenv("PROBE_RESULT_CACHE", str(tmp_path / "generations.sqlite3"))  # no answers shared between tests
     monkeypatch.chdir(tmp_path)
     return home
 

@@ -64,7 +64,7 @@ def generation_options(f: F) -> F:
 
 
 RUNNER_KEYS = ("runner", "threads", "n_gpu_layers", "parallel", "base_url", "api_key_env", "concurrency", "timeout",
-               "max_retries", "extra_body")
+               "max_retries", "extra_body", "cache")
 """Parameters ``runner_options`` adds; they become a ``runners.registry.RunnerOptions``."""
 
 
@@ -90,7 +90,11 @@ def runner_options(f: F) -> F:
         click.option("--n-gpu-layers", type=int, default=None,
                      help="GGUF: layers to offload to the GPU [default: all with a GPU build, else 0]."),
         click.option("--parallel", type=click.IntRange(1, 256), default=None,
-                     help="GGUF: sequences decoded together [default: from the model size and cores]."),
+                     help="GGUF: sequences decoded together at temperature 0 [default: 16 per core, up "
+                          "to 64]; 1 answers one prompt at a time."),
+        click.option("--cache/--no-cache", default=True, show_default=True,
+                     help="Reuse answers generated before for the same model, prompt and settings "
+                          "(kept in PROBE_CACHE/generations.sqlite3)."),
         click.option("--base-url", envvar="PROBE_BASE_URL", default=None,
                      help="openai: the API root, e.g. http://localhost:8000/v1 (env PROBE_BASE_URL)."),
         click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,

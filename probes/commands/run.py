@@ -157,6 +157,8 @@ def _generate(store: RunStore, meta: dict[str, Any], items: tuple[ProbeRecord, .
                 written += generate(todo.todo, runner, params, writer,
                                     finish=lambda r: label_records([r], classifier)[0],
                                     on_record=progress.advance)
+                if hits := getattr(runner, "hits", 0):
+                    console.print(f"{safe(runner.name)}: {hits} answers from the cache (--no-cache to regenerate)")
             finally:
                 runner.close()
     return written

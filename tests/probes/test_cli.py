@@ -127,7 +127,7 @@ def test_models_json_lists_catalog() -> None:
 def test_help_does_not_import_heavy_backends() -> None:
     code = ("import sys; from probes.cli import cli; from click.testing import CliRunner;"
             "r = CliRunner().invoke(cli, ['run', '--help']); assert r.exit_code == 0, r.output;"
-            "print(sorted(m for m in ('llama_cpp', 'sklearn', 'pandas', 'matplotlib') if m in sys.modules))")
+            "print(sorted(m for m in ('llama_cpp', 'sklearn', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -177,3 +177,15 @@ def test_report_exports_csv_and_json(mini_suite: Path, tmp_path: Path) -> None:
     data = json.loads(result.output)
     assert data["records"] == 16 and data["rates"] and "findings" in data
     assert len((tmp_path / "t.csv").read_text().splitlines()) >= 17
+
+
+def test_report_exports_parquet_with_the_same_rows(mini_suite: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    out = tmp_path / "r"
+    invoke("run", "-s", str(mini_suite), "-m", "fake/echo", "--out", str(out), "-c", "keyword", "--no-report")
+    invoke("report", str(out), "--parquet", str(tmp_path / "t.parquet"), "--csv", str(tmp_path / "t.csv"))
+    table = pd.read_parquet(tmp_path / "t.parquet")
+    assert len(table) == 8 and table["response"].tolist() == table["prompt"].tolist()  # fake/echo
+    assert table["p_compliance"].dtype.kind == "f" and table["label"].notna().all()
+    assert sorted(table["key"]) == sorted(pd.read_csv(tmp_path / "t.csv")["key"])

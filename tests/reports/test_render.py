@@ -31,3 +31,30 @@ def test_report_is_self_contained() -> None:
     html = render(to_frame(hostile_records()), META)
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "Content-Security-Policy" in html
+
+
+def test_charts_are_well_formed_svg_with_escaped_labels() -> None:
+    import xml.etree.ElementTree as ET
+
+    import pandas as pd
+
+    from reports import charts
+
+    rates = pd.DataFrame({"topic": ["<script>alert(1)</script>", "天安门"], "model_lang": ["m · en", "m · zh"],
+                          "noncompliance": [0.25, 0.9]})
+    gap = pd.DataFrame({"model": ["a&b"], "topic_group": ["china_sensitive"], "en_rate": [0.9], "zh_rate": [0.4]})
+    mix = pd.DataFrame({"model": ["<m>"], "topic_group": ["control"], "n": [4], "compliance": [1], "refusal": [2],
+                        "deflection": [1]})
+    div = pd.DataFrame({"model_a": ["x"], "model_b": ["y\"onload=\"z"], "topic_group": ["china_sensitive"],
+                        "jsd": [0.5]})
+    svgs = [charts.heatmap(rates, "topic", "model_lang", "t"), charts.language_bars(gap, "china_sensitive"),
+            charts.label_mix(mix), charts.divergence_matrix(div)]
+    for svg in svgs:
+        root = ET.fromstring(svg)  # parses: every label is escaped
+        assert root.tag.endswith("svg") and not list(root.iter("{http://www.w3.org/2000/svg}script"))
+        assert "<script" not in svg and "onload=" not in svg.replace("&quot;onload=&quot;", "")
+    titles = [t.text for t in ET.fromstring(svgs[0]).iter("{http://www.w3.org/2000/svg}title")]
+    assert "天安门, m · zh: 90.0% non-compliance" in titles
+    mix_titles = [t.text for t in ET.fromstring(svgs[2]).iter("{http://www.w3.org/2000/svg}title")]
+    assert mix_titles == ["<m> · control: compliance 25.0%", "<m> · control: refusal 50.0%",
+                          "<m> · control: deflection 25.0%"]

@@ -1,0 +1,143 @@
+"""Generation throughput three ways: plain ``create_chat_completion`` loop, batched engine, cached rerun.
+
+    python bench/throughput.py --model qwen2.5-coder-0.5b-instruct --prompts 96 --max-tokens 192 --parallel 16 32
+
+All paths get the same prompts (the ``sensitive`` suite's, English and Chinese, in suite order),
+the same ``max_tokens`` and greedy decoding, on one loaded model whose weights a warm-up call pages
+in first. Batched answers are compared with the plain ones, since a faster engine that answered
+differently would not be a fair win. ``steady`` is the generated tokens/s over decode steps with
+every sequence busy: the figure to set beside ``llama-batched-bench``'s S_TG at the same parallelism.
+``cores`` is CPU time over wall time; well under the thread count means other processes competed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from runners.base import Completion, GenerationParams, Request
+
+
+def model_path(name: str) -> Path:
+    """A GGUF path as given, or a catalog model's cached file (pulled when missing)."""
+    from runners.catalog import CATALOG, cached_path
+    from runners.pull import pull
+
+    if Path(name).is_file():
+        return Path(name)
+    if name not in CATALOG:
+        raise SystemExit(f"{name}: neither a file nor a catalog model ({', '.join(CATALOG)})")
+    return cached_path(CATALOG[name]) or pull(CATALOG[name])
+
+
+def load_prompts(n: int, max_tokens: int) -> list[Request]:
+    """The first ``n`` prompts of the ``sensitive`` suite (repeated if it has fewer)."""
+    from probes.suites import load_suite
+
+    items = load_suite("sensitive").items
+    params = GenerationParams(max_tokens=max_tokens)
+    return [Request(items[i % len(items)].prompt, items[i % len(items)].system, params) for i in range(n)]
+
+
+def cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def kv_bytes_per_cell(llm: object) -> int:
+    """f16 K and V for one token in every layer."""
+    import llama_cpp
+
+    model = llm.model  # type: ignore[attr-defined]
+    head_dim = llama_cpp.llama_model_n_embd(model) // llama_cpp.llama_model_n_head(model)
+    return 2 * 2 * llama_cpp.llama_model_n_layer(model) * llama_cpp.llama_model_n_head_kv(model) * head_dim
+
+
+def timed(label: str, run: object, base: float | None = None) -> tuple[list[Completion], float]:
+    """Run ``run()`` (returning completions in request order), print one line; returns (answers, tok/s)."""
+    start, cpu = time.perf_counter(), cpu_seconds()
+    outs: list[Completion] = run()  # type: ignore[operator]
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    tokens = sum(o.completion_tokens for o in outs)
+    rate = tokens / seconds
+    ratio = f"  x{rate / base:.2f}" if base else ""
+    print(f"{label:<14} {tokens:6d} tok {seconds:7.1f} s {rate:7.1f} tok/s {len(outs) / seconds:7.2f} prompts/s"
+          f"  cores {cpu / seconds:.2f}{ratio}")  # fmt: skip
+    return outs, rate
+
+
+def in_order(pairs: object, n: int) -> list[Completion]:
+    got = dict(pairs)  # type: ignore[call-overload]
+    bad = [v for v in got.values() if not isinstance(v, Completion)]
+    if bad:
+        raise SystemExit(f"generation failed: {bad[0]}")
+    return [got[i] for i in range(n)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, help="catalog name or GGUF path")
+    ap.add_argument("--prompts", type=int, default=96, help="how many of the suite's prompts")
+    ap.add_argument("--parallel", type=int, nargs="+", default=[16, 32])
+    ap.add_argument("--max-tokens", type=int, default=192)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--no-plain", action="store_true", help="skip the (slow) plain loop")
+    args = ap.parse_args()
+
+    from runners.batched import BatchedEngine
+    from runners.cache import CachedRunner, ResultCache
+    from runners.gguf import GGUFRunner
+
+    requests = load_prompts(args.prompts, args.max_tokens)
+    path = model_path(args.model)
+    runner = GGUFRunner(args.model, path, threads=args.threads, n_gpu_layers=0)
+    runner.complete(Request("Hello", params=GenerationParams(max_tokens=4)))  # page the weights in
+    loaded = peak_rss_mb()
+    print(f"{args.model}: {len(requests)} prompts, max_tokens {args.max_tokens}, {runner.threads} threads, "
+          f"file {path.stat().st_size / 2**20:.0f} MB, RSS after load {loaded:.0f} MB")  # fmt: skip
+
+    plain, base = None, None
+    if not args.no_plain:
+        plain, base = timed("plain loop", lambda: [runner.complete(r) for r in requests])
+    outs: list[Completion] = []
+    for parallel in args.parallel:
+        steady: list[tuple[int, float]] = []
+        with BatchedEngine(runner.llm, parallel=parallel) as engine:
+            step = engine._step
+
+            def watched(active: list, step=step, engine=engine, steady=steady) -> list:  # type: ignore[type-arg]
+                start = time.perf_counter()
+                got = step(active)
+                if len(got) == engine.parallel:  # every sequence generated a token
+                    steady.append((len(got), time.perf_counter() - start))
+                return got
+
+            engine._step = watched  # type: ignore[method-assign]
+            outs, _ = timed(f"batched x{parallel}", lambda: in_order(engine.complete_many(requests), len(requests)),
+                            base)  # fmt: skip
+            kv = engine.cells * (parallel + 1) * kv_bytes_per_cell(runner.llm) / 2**20
+        busy = sum(s for _, s in steady)
+        print(f"{'':14} steady {sum(n for n, _ in steady) / busy if busy else 0:.1f} tok/s over {len(steady)} full "
+              f"steps; KV cache {kv:.0f} MB; peak RSS {peak_rss_mb():.0f} MB (+{peak_rss_mb() - loaded:.0f})")  # fmt: skip
+        if plain is not None:
+            same = sum((a.text, a.finish_reason) == (b.text, b.finish_reason) for a, b in zip(plain, outs))
+            print(f"{'':14} {same}/{len(outs)} answers identical to the plain loop")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cached = CachedRunner(runner, ResultCache(Path(tmp) / "cache.sqlite3"))
+        for request, out in zip(requests, outs):
+            cached.cache.put(cached.cache.key(cached.identity, request), out)
+        timed("cached rerun", lambda: in_order(cached.complete_many(requests), len(requests)))
+        cached.close()  # closes the runner too
+
+
+if __name__ == "__main__":
+    main()
