@@ -69,7 +69,8 @@ def _matrix(values: np.ndarray, rows: list[str], cols: list[str], title: str, st
                         f'stroke="#fff"><title>{_e(tip.format(row=row, col=col, v=v))}</title></rect>'
                         f'<text x="{x + cell_w / 2}" y="{y + cell_h / 2 + 4}" text-anchor="middle" font-size="9" '
                         f'fill="{"#fff" if v > 0.6 else "#000"}">{format(v, fmt)}</text>')  # fmt: skip
-    return _svg(left + cell_w * len(cols) + 10, top + cell_h * len(rows) + 10, body, title)
+    overhang = max((_width(c) for c in cols), default=0) * 0.71  # the last column label leans right
+    return _svg(left + cell_w * len(cols) + overhang + 10, top + cell_h * len(rows) + 10, body, title)
 
 
 def heatmap(rates: pd.DataFrame, row: str, col: str, title: str) -> str:
@@ -87,7 +88,7 @@ def language_bars(gap: pd.DataFrame, group: str) -> str:
     if part.empty:
         return ""
     models = [str(m) for m in part["model"]]
-    left, top, plot_h, slot = 40, 40, 140, max(70.0, max(_width(m) for m in models) * 0.8)
+    left, top, plot_h, slot = 40, 40, 140, max(70.0, max(_width(m) for m in models) + 16)
     bottom = top + plot_h
     body = [f'<line x1="{left}" x2="{left}" y1="{top}" y2="{bottom}" stroke="#444"/>']
     for tick in (0, 0.25, 0.5, 0.75, 1):
