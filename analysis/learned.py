@@ -56,6 +56,7 @@ class LearnedClassifier:
     def __init__(self, featurizer: Featurizer, coef: np.ndarray, intercept: np.ndarray, temperature: float):
         self.featurizer = featurizer
         self.coef = coef
+        self._coef_t = np.ascontiguousarray(coef.T, dtype=np.float64)  # scipy copies a transposed or float32 one per call
         self.intercept = intercept
         self.temperature = temperature
 
@@ -93,7 +94,7 @@ class LearnedClassifier:
         """Calibrated probabilities, one row per sample, columns in ``LABELS`` order."""
         if not samples:
             return np.zeros((0, len(LABELS)))
-        logits = self.featurizer.transform(samples, flags) @ self.coef.T + self.intercept
+        logits = self.featurizer.transform(samples, flags) @ self._coef_t + self.intercept
         return np.asarray(softmax(logits / self.temperature, axis=1))
 
     def classify_batch(self, samples: Sequence[Sample]) -> list[Label]:

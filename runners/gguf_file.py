@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ _MAGIC = b"GGUF"
 
 def inspect_gguf(path: Path) -> dict[str, Any]:
     """Validate ``path`` as a complete GGUF file and return its provenance metadata.
+
+    Parsing a header takes seconds (the tokenizer's vocabulary is in it), so a file's result is
+    cached in ``PROBE_CACHE/gguf.json`` by path, size and mtime, like its sha256.
 
     Returns:
         ``name``, ``architecture``, ``size_label``, ``parameters`` (counted from tensors),
@@ -34,10 +38,14 @@ def inspect_gguf(path: Path) -> dict[str, Any]:
         size = path.stat().st_size
         with open(path, "rb") as f:
             magic = f.read(4)
+        return dict(_cached("gguf.json", path, lambda: _inspect(path, magic, size)))
     except FileNotFoundError:
         raise RunnerError(f"{path}: no such model file") from None
     except OSError as exc:
         raise RunnerError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _inspect(path: Path, magic: bytes, size: int) -> dict[str, Any]:
     if magic != _MAGIC:
         raise RunnerError(f"{path}: not a GGUF file (bad magic {magic!r})")
     from gguf import GGUFReader  # imported here: reading numpy-heavy gguf is not needed for --help
@@ -83,24 +91,33 @@ def _file_type_name(value: Any) -> str | None:
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file, cached in ``PROBE_CACHE/sha256.json`` by path, size and mtime."""
+    marker = path.with_name(path.name + ".sha256")
+
+    def digest() -> str:
+        if marker.is_file() and marker.stat().st_mtime_ns >= path.stat().st_mtime_ns:
+            return marker.read_text().strip()  # written by ``pull`` after verifying the file
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        return h.hexdigest()
+
+    return str(_cached("sha256.json", path, digest))
+
+
+def _cached(name: str, path: Path, compute: Callable[[], Any]) -> Any:
+    """``compute()`` for ``path``, kept in ``PROBE_CACHE/name`` under its path, size and mtime."""
     path = path.resolve()
     stat = path.stat()
-    marker = path.with_name(path.name + ".sha256")
-    cache_file = cache_dir() / "sha256.json"
+    cache_file = cache_dir() / name
     key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
     try:
         cache = json.loads(cache_file.read_text())
     except (OSError, ValueError):
         cache = {}
     if key in cache:
-        return str(cache[key])
-    if marker.is_file() and marker.stat().st_mtime_ns >= stat.st_mtime_ns:
-        return marker.read_text().strip()  # written by ``pull`` after verifying the file
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    cache[key] = digest.hexdigest()
+        return cache[key]
+    cache[key] = compute()
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
