@@ -90,6 +90,7 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=192)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--no-plain", action="store_true", help="skip the (slow) plain loop")
+    ap.add_argument("--no-flash-attn", action="store_true", help="as llama-cpp-python's defaults (and -fa off)")
     args = ap.parse_args()
 
     from runners.batched import BatchedEngine
@@ -98,7 +99,7 @@ def main() -> None:
 
     requests = load_prompts(args.prompts, args.max_tokens)
     path = model_path(args.model)
-    runner = GGUFRunner(args.model, path, threads=args.threads, n_gpu_layers=0)
+    runner = GGUFRunner(args.model, path, threads=args.threads, n_gpu_layers=0, flash_attn=not args.no_flash_attn)
     runner.complete(Request("Hello", params=GenerationParams(max_tokens=4)))  # page the weights in
     loaded = peak_rss_mb()
     print(f"{args.model}: {len(requests)} prompts, max_tokens {args.max_tokens}, {runner.threads} threads, "

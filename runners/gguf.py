@@ -51,6 +51,7 @@ class GGUFRunner:
         params: generation defaults, used to size the context.
         parallel: sequences ``complete_many`` decodes together at temperature 0 (default:
             ``default_parallel``); 1 answers one request at a time with ``create_chat_completion``.
+        flash_attn: flash attention (also in the batched engine, which copies these settings).
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class GGUFRunner:
         params: GenerationParams | None = None,
         extra: dict[str, Any] | None = None,
         parallel: int | None = None,
+        flash_attn: bool = True,
     ):
         self.name = name
         self.path = Path(path)
@@ -77,6 +79,7 @@ class GGUFRunner:
         gpu = self.n_gpu_layers != 0
         self.parallel = parallel or default_parallel(self.threads, gpu, self.path.stat().st_size)
         self._engine: BatchedEngine | None = None
+        self.flash_attn = flash_attn
         from llama_cpp import Llama
 
         try:
@@ -86,7 +89,7 @@ class GGUFRunner:
                 n_threads=self.threads,
                 n_gpu_layers=self.n_gpu_layers,
                 seed=(params or GenerationParams()).seed,
-                flash_attn=True,  # llama.cpp's own default ("auto" picks it); 10-25% faster decoding on CPU
+                flash_attn=flash_attn,  # llama.cpp's "auto" picks it too; 10-25% faster decoding on CPU
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
@@ -104,6 +107,7 @@ class GGUFRunner:
             "n_gpu_layers": self.n_gpu_layers,
             "n_ctx": self.n_ctx,
             "parallel": self.parallel,
+            "flash_attn": self.flash_attn,
             "llama_cpp_python": llama_cpp.__version__,
             "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
             "host": platform.node(),

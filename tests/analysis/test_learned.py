@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from analysis import get_classifier
 from analysis.base import Sample
-from analysis.learned import LearnedClassifier, training_rows
+from analysis.learned import LearnedClassifier, label_training_rows, training_rows
 from probes.cli import cli
 from tests.conftest import COMPLIANCES, DEFLECTIONS, REFUSALS
 
@@ -95,6 +95,16 @@ def test_training_rows_are_labelled_and_bilingual() -> None:
     assert len(rows) >= 1500
     assert {r["label"] for r in rows} == {"compliance", "refusal", "deflection"}
     assert {"en", "zh"} <= {r["lang"] for r in rows}
+    models = {r["source"] for r in rows if r["source"].startswith("model:")}
+    assert {"model:qwen2.5-coder-0.5b-instruct", "model:smollm2-135m-instruct"} <= models
+
+
+def test_degenerate_model_answers_are_kept_but_not_learned_from() -> None:
+    rows = training_rows()
+    used = label_training_rows(rows)
+    dropped = [r for r in rows if r not in used]
+    assert dropped and all(r["source"].startswith("model:") and "degenerate" in r["flags"] for r in dropped)
+    assert any("degenerate" in r["flags"] for r in used)  # hand-written degenerate rows still train
 
 
 def test_classify_csv_keeps_rows_and_neutralises_formulas(tmp_path: Path) -> None:

@@ -79,7 +79,7 @@ def test_rerun_in_a_new_folder_generates_nothing_new(smollm: Path, mini_suite: P
     assert "8 answers from the cache" in second.output and "from the cache" not in uncached.output
 
     def answers(run: str) -> dict[str, tuple[str | None, int]]:
-        return {r.key: (r.response, r.completion_tokens) for r in read_records(tmp_path / run / "records.jsonl").values()}
+        return {r.key: (r.response, r.completion_tokens) for r in read_records(tmp_path / run / "records.jsonl").records.values()}
 
     assert answers("a") == answers("b") == answers("c") and len(answers("a")) == 8
     meta = json.loads((tmp_path / "b" / "run.json").read_text())
