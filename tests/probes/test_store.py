@@ -82,3 +82,18 @@ def test_unwritable_folder(tmp_path: Path) -> None:
     tmp_path.chmod(0o500)
     with pytest.raises(StoreError, match="cannot write"):
         atomic_write(tmp_path / "run.json", "{}")
+
+
+def test_each_sample_of_a_prompt_gets_its_own_seed(tmp_path: Path) -> None:
+    from probes.suites import load_suite
+    from runners.base import GenerationParams
+    from runners.execute import generate, plan
+    from runners.fake import FakeRunner
+
+    items = load_suite(str(Path(__file__).parents[1] / "_assets" / "mini.yaml")).items[:2]
+    params = GenerationParams(temperature=0.7, seed=10)
+    todo = plan(items, "fake", "0" * 64, params, {}, samples=3).todo
+    runner = FakeRunner(lambda r: f"seed {r.params.seed}")
+    with RunStore(tmp_path / "run").appender() as writer:
+        assert generate(todo, runner, params, writer) == 6
+    assert sorted(r.params.seed for r in runner.calls) == [10, 10, 11, 11, 12, 12]

@@ -50,3 +50,14 @@ def test_split_reasoning() -> None:
     assert split_reasoning("<think>hmm\nok</think>\n\nAnswer.") == ("hmm\nok", "Answer.")
     assert split_reasoning("<think>still thinking") == ("still thinking", "")
     assert split_reasoning("No reasoning <think>x</think>") == (None, "No reasoning <think>x</think>")
+
+
+def test_complete_many_batches_greedy_requests_and_samples_the_rest(runner: GGUFRunner) -> None:
+    greedy = [Request(p, params=GenerationParams(max_tokens=12)) for p in ("What is 2+2?", "Name a colour.")]
+    hot = Request("Name a fruit.", params=GenerationParams(max_tokens=12, temperature=0.9, seed=3))
+    got = dict(runner.complete_many([greedy[0], hot, greedy[1]]))
+    assert sorted(got) == [0, 1, 2] and runner.parallel > 1
+    for i, request in ((0, greedy[0]), (2, greedy[1])):
+        out, expected = got[i], runner.complete(request)
+        assert not isinstance(out, Exception) and (out.text, out.completion_tokens) == (expected.text, expected.completion_tokens)
+    assert not isinstance(got[1], Exception) and got[1].completion_tokens > 0
