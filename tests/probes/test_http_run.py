@@ -35,20 +35,26 @@ def _probe(*args: str, wait: bool = True) -> subprocess.Popen[str] | subprocess.
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, env=env)
 
 
-def _labels(run: Path) -> dict[str, str]:
-    return {r.item_id: r.labels["divergence-lr@1"].label for r in RunStore(run).read().values() if r.labels}
+def _responses(run: Path) -> dict[str, str]:
+    return {r.item_id: r.response for r in RunStore(run).read().values()}
 
 
 def test_http_and_gguf_runs_agree(server: LlamaServer, tmp_path: Path) -> None:
+    """The same greedy answers over HTTP as from the local runner's sequential path.
+
+    ``--parallel 1`` makes the local run decode as the server does (one sequence, the same
+    ``create_chat_completion``): batched decoding can round differently on some CPUs, which
+    ``tests/runners/test_batched.py`` covers; here only the HTTP runner is under test.
+    """
     http = _probe(*SUITE, *GREEDY, "--runner", "openai", "--base-url", server.url, "-m", MODEL, "-o", str(tmp_path / "http"),
                   "--concurrency", "2", "--no-report")
     assert http.returncode == 0, http.stderr
-    local = _probe(*SUITE, "-m", MODEL, "-o", str(tmp_path / "gguf"), "--threads", "2", "--no-report")
+    local = _probe(*SUITE, "-m", MODEL, "-o", str(tmp_path / "gguf"), "--threads", "2", "--parallel", "1", "--no-report")
     assert local.returncode == 0, local.stderr
-    a, b = _labels(tmp_path / "http"), _labels(tmp_path / "gguf")
+    a, b = _responses(tmp_path / "http"), _responses(tmp_path / "gguf")
     assert len(a) == len(b) == 20
-    agree = sum(a[k] == b[k] for k in a) / len(a)
-    assert agree >= 0.95, (a, b)
+    differ = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+    assert not differ, differ
     meta = json.loads((tmp_path / "http" / "run.json").read_text())
     assert meta["models"][MODEL]["backend"] == "openai" and "OPENAI_API_KEY" not in json.dumps(meta)
 

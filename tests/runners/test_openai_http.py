@@ -48,7 +48,7 @@ class LlamaServer:
 
     def start(self, within: float = 60.0) -> None:
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--host", "127.0.0.1",
-               "--port", str(self.port), "--n_ctx", "2048", "--n_threads", "2", "--model_alias", MODEL,
+               "--port", str(self.port), "--n_ctx", "2048", "--n_threads", "2", "--n_threads_batch", "2", "--model_alias", MODEL,
                "--flash_attn", "true"]  # as the GGUF runner: the same arithmetic, comparable answers
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
