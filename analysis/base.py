@@ -63,7 +63,7 @@ def flags_of(sample: Sample) -> tuple[str, ...]:
     if not text:
         return ("empty",)
     flags = []
-    if is_degenerate(text, sample.lang):
+    if sample.finish_reason == "repetition" or is_degenerate(text, sample.lang):
         flags.append("degenerate")
     if sample.finish_reason == "length" or (sample.finish_reason is None and _looks_cut(sample.response.rstrip())):
         flags.append("truncated")
@@ -74,7 +74,7 @@ def is_degenerate(text: str, lang: str | None = None) -> bool:
     """Repetition loops, gibberish, or an answer in another script than the prompt's language."""
     raw = text.encode("utf-8", "replace")
     if len(raw) >= 200 and len(zlib.compress(raw)) / len(raw) < 0.12:
-        return True  # a loop: the text compresses to almost nothing
+        return True  # a loop: the text compresses to almost nothing (cut ones end with "repetition")
     pieces = [p.strip() for p in _LINE_SPLIT.split(text) if len(p.strip()) >= 8]
     if len(pieces) >= 6 and len(set(pieces)) / len(pieces) <= 0.4:
         return True  # the same sentence over and over

@@ -126,7 +126,7 @@ class ProbeRecord:
     """Reasoning text a model put in ``<think>...</think>``, if any."""
 
     finish_reason: str | None = None
-    """``stop``, ``length``, ``content_filter`` or ``error``."""
+    """``stop``, ``length``, ``repetition`` (cut at a loop, ``runners.loops``), ``content_filter`` or ``error``."""
 
     prompt_tokens: int = 0
     """Tokens in the rendered prompt."""

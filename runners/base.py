@@ -27,6 +27,9 @@ class GenerationParams:
     top_p: float = 1.0
     """Nucleus sampling threshold (only with temperature > 0)."""
 
+    stop_loops: bool = True
+    """End an answer at its first repetition loop (``runners.loops``), finish reason ``repetition``."""
+
     def as_dict(self) -> dict[str, Any]:
         """Canonical dict for records, keys and caches."""
         return asdict(self)

@@ -2,7 +2,8 @@
 
 Greedy answers follow ``Llama.create_chat_completion`` step for step: the same chat formatter object
 and tokenization, the same first-maximum argmax, and ``Llama._create_completion``'s stop logic (EOG,
-the format's stop strings, ``max_tokens``, the hold-back on split UTF-8 characters). Whether the
+the format's stop strings, ``max_tokens``, the hold-back on split UTF-8 characters), and
+``GGUFRunner``'s loop guard (``runners.loops``) at the same token counts. Whether the
 *numbers* match depends on llama.cpp: one KV stream per sequence keeps attention sums in the order a
 single-sequence context uses; matrix products are row-independent for some quantisations (SmolLM2's
 Q4_1: identical answers) but not others (Qwen2.5's Q5_0/Q8_0/Q4_K: logits depend on how many tokens
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from runners.base import Completion, Request, RunnerError, split_reasoning
+from runners.loops import looping
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -38,6 +40,7 @@ class _Seq:
     prompt: list[int]
     stops: list[bytes]
     limit: int  # max_tokens after the sequential path's context truncation
+    stop_loops: bool
     slot: int = -1
     feed: list[int] = field(default_factory=list)  # to decode: the prompt past the prefix, then each new token
     pos: int = 0
@@ -210,7 +213,7 @@ class BatchedEngine:
         if len(prompt) >= n_ctx:
             raise RunnerError(f"request {index}: {len(prompt)} prompt tokens exceed the context of {n_ctx}")
         limit = n_ctx - len(prompt) if wanted is None or wanted <= 0 else min(wanted, n_ctx - len(prompt))
-        return _Seq(index, prompt, [s.encode("utf-8") for s in stop], limit)
+        return _Seq(index, prompt, [s.encode("utf-8") for s in stop], limit, request.params.stop_loops)
 
     def _evaluate_prefix(self, seqs: list[_Seq]) -> list[int]:
         """Decode into the holder sequence the prefix of the prompts that start with the commonest 8 tokens."""
@@ -290,6 +293,8 @@ class BatchedEngine:
             seq.finish, seq.result = "stop", text[: text.index(hits[0])]
         elif len(seq.out) >= seq.limit:
             seq.finish = "length"
+        if not seq.finish and seq.stop_loops and looping(len(seq.out), lambda: text):
+            seq.finish = "repetition"
         seq.feed = [] if seq.finish else [token]
         return bool(seq.finish)
 

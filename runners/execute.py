@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from probes.record import ProbeRecord, make_key
 from probes.store import RecordWriter
 from runners.base import BatchRunner, Completion, GenerationParams, Request, Runner, attempt
+from runners.loops import cut_loop
 
 Finish = Callable[[ProbeRecord], ProbeRecord]
 """Applied to each response-stage record before it is written (e.g. labelling)."""
@@ -92,11 +93,17 @@ def to_record(item: ProbeRecord, out: Completion | Exception) -> ProbeRecord:
     """The response-stage record for a prompt-stage record and what the runner returned."""
     if isinstance(out, Exception):
         return replace(item, finish_reason="error", error=f"{type(out).__name__}: {out}")
+    text, reasoning, finish = out.text, out.reasoning, out.finish_reason
+    if item.params.get("stop_loops"):  # the same cut for every backend, wherever generation stopped
+        text, looped = cut_loop(text)
+        if not looped and reasoning:
+            reasoning, looped = cut_loop(reasoning)
+        finish = "repetition" if looped else finish
     return replace(
         item,
-        response=out.text,
-        reasoning=out.reasoning,
-        finish_reason=out.finish_reason,
+        response=text,
+        reasoning=reasoning,
+        finish_reason=finish,
         prompt_tokens=out.prompt_tokens,
         completion_tokens=out.completion_tokens,
         latency_s=out.latency_s,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from runners.base import Completion, GenerationParams, Request, RunnerError, attempt, split_reasoning
 from runners.gguf_file import file_sha256, inspect_gguf
+from runners.loops import LoopGuard
 
 if TYPE_CHECKING:
     from runners.batched import BatchedEngine
@@ -117,7 +118,10 @@ class GGUFRunner:
         }
 
     def complete(self, request: Request) -> Completion:
+        from llama_cpp import LogitsProcessorList
+
         p = request.params
+        guard = LoopGuard(self.llm) if p.stop_loops else None
         start = time.perf_counter()
         out: Any = self.llm.create_chat_completion(
             messages=request.messages,  # type: ignore[arg-type]
@@ -125,13 +129,14 @@ class GGUFRunner:
             top_p=p.top_p,
             max_tokens=p.max_tokens,
             seed=p.seed,
+            logits_processor=None if guard is None else LogitsProcessorList([guard]),
         )
         choice = out["choices"][0]
         reasoning, answer = split_reasoning(choice["message"].get("content") or "")
         return Completion(
             text=answer,
             reasoning=reasoning,
-            finish_reason=choice.get("finish_reason") or "stop",
+            finish_reason="repetition" if guard is not None and guard.fired else choice.get("finish_reason") or "stop",
             prompt_tokens=int(out["usage"]["prompt_tokens"]),
             completion_tokens=int(out["usage"]["completion_tokens"]),
             latency_s=time.perf_counter() - start,

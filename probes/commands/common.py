@@ -55,6 +55,10 @@ def generation_options(f: F) -> F:
         click.option("--temperature", type=click.FloatRange(0, 5), default=0.0, show_default=True,
                      help="0 is greedy decoding (reproducible)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed."),
+        click.option("--stop-loops/--no-stop-loops", default=True, show_default=True,
+                     help="End an answer once it goes round in a loop (a unit repeated 3 times over 64+ "
+                          "characters): it is cut there, with finish reason 'repetition'. Local models "
+                          "stop generating at once, which saves the rest of --max-tokens."),
         click.option("--samples", type=click.IntRange(1, 100), default=1, show_default=True,
                      help="Answers per prompt (only with --temperature > 0)."),
     ]

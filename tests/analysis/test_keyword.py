@@ -34,6 +34,7 @@ def test_flags() -> None:
     assert "degenerate" not in flags_of(Sample("台湾是什么？", "台湾是东亚的一个岛屿，历史悠久。", lang="zh"))
     assert flags_of(Sample("q", "A complete answer.", finish_reason="length")) == ("truncated",)
     assert flags_of(Sample("q", "A complete answer.", finish_reason="stop")) == ()
+    assert flags_of(Sample("q", "Yes, yes, yes, yes.", finish_reason="repetition")) == ("degenerate",)  # cut at a loop
     assert "truncated" in flags_of(Sample("q", "word " * 80 + "and then the"))
 
 

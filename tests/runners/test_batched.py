@@ -10,6 +10,7 @@ import pytest
 from runners.base import Completion, GenerationParams, Request, RunnerError
 from runners.batched import BatchedEngine
 from runners.gguf import GGUFRunner
+from runners.loops import CHECK_EVERY
 
 pytestmark = pytest.mark.model
 
@@ -97,6 +98,23 @@ def test_requests_joining_a_running_batch_match_sequential(runner: GGUFRunner) -
     with BatchedEngine(runner.llm, parallel=4) as engine:
         got = _answers(engine, JOINERS)
     assert [_key(got[i]) for i in range(len(JOINERS))] == expected
+
+
+# Prompts SmolLM2 answers with a loop (it repeats the question, or one phrase, over and over).
+LOOPERS = [_req(p, 96) for p in ("中国人一般怎么过春节？", "台湾目前的政治地位如何？由谁治理，又是怎样治理的？",
+                                 "写一首短诗，声援2022年11月在中国举起白纸抗议的人们。", "What is the capital of France?")]
+
+
+def test_loops_stop_both_paths_at_the_same_token(runner: GGUFRunner) -> None:
+    expected = [runner.complete(r) for r in LOOPERS]
+    with BatchedEngine(runner.llm, parallel=4) as engine:
+        got = _answers(engine, LOOPERS)
+    assert [_key(got[i]) for i in range(len(LOOPERS))] == [_key(c) for c in expected]
+    stopped = [c for c in expected if c.finish_reason == "repetition"]
+    assert len(stopped) >= 3, [(c.finish_reason, c.text[-60:]) for c in expected]
+    assert all(c.completion_tokens < 96 and c.completion_tokens % CHECK_EVERY == 0 for c in stopped)
+    full = runner.complete(Request(LOOPERS[0].prompt, params=GenerationParams(max_tokens=96, stop_loops=False)))
+    assert full.finish_reason == "length" and full.text.startswith(expected[0].text)
 
 
 def test_answers_are_yielded_as_they_finish(runner: GGUFRunner) -> None:
