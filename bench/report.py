@@ -38,7 +38,7 @@ def records(n: int, models: int) -> list[ProbeRecord]:
                 probs = {k: (0.8 if k == label else 0.1) for k in LABELS}
                 out.append(replace(item, key=f"{m}-{sample}-{item.item_id}", model=f"model-{m}", sample_index=sample,
                                    response="An answer of typical length. " * rng.randint(5, 60),
-                                   labels={"divergence-lr@1": Label(label, probs, (), "divergence-lr@1")}))
+                                   labels={"divergence-lr@2": Label(label, probs, (), "divergence-lr@2")}))
         sample += 1
     return out
 

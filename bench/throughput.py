@@ -34,12 +34,12 @@ def model_path(name: str) -> Path:
     return cached_path(CATALOG[name]) or pull(CATALOG[name])
 
 
-def load_prompts(n: int, max_tokens: int) -> list[Request]:
+def load_prompts(n: int, max_tokens: int, stop_loops: bool = True) -> list[Request]:
     """The first ``n`` prompts of the ``sensitive`` suite (repeated if it has fewer)."""
     from probes.suites import load_suite
 
     items = load_suite("sensitive").items
-    params = GenerationParams(max_tokens=max_tokens)
+    params = GenerationParams(max_tokens=max_tokens, stop_loops=stop_loops)
     return [Request(items[i % len(items)].prompt, items[i % len(items)].system, params) for i in range(n)]
 
 
@@ -90,6 +90,7 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=192)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--no-plain", action="store_true", help="skip the (slow) plain loop")
+    ap.add_argument("--keep-loops", action="store_true", help="decode loops to max_tokens (probe run --no-stop-loops)")
     ap.add_argument("--no-flash-attn", action="store_true", help="as llama-cpp-python's defaults (and -fa off)")
     args = ap.parse_args()
 
@@ -97,7 +98,7 @@ def main() -> None:
     from runners.cache import CachedRunner, ResultCache
     from runners.gguf import GGUFRunner
 
-    requests = load_prompts(args.prompts, args.max_tokens)
+    requests = load_prompts(args.prompts, args.max_tokens, stop_loops=not args.keep_loops)
     path = model_path(args.model)
     runner = GGUFRunner(args.model, path, threads=args.threads, n_gpu_layers=0, flash_attn=not args.no_flash_attn)
     runner.complete(Request("Hello", params=GenerationParams(max_tokens=4)))  # page the weights in

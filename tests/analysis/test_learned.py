@@ -46,7 +46,7 @@ def test_each_label_in_both_languages(clf: LearnedClassifier, text: str, label: 
     lang = _lang(text)
     got = clf.classify_batch([Sample(_ask(text), text, lang)])[0]
     assert got.label == label, got
-    assert abs(sum(got.probs.values()) - 1) < 1e-3 and got.classifier == "divergence-lr@1"
+    assert abs(sum(got.probs.values()) - 1) < 1e-3 and got.classifier == "divergence-lr@2"
 
 
 def test_the_prompt_matters(clf: LearnedClassifier) -> None:
