@@ -18,6 +18,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from probes.commands.common import safe
 from probes.record import ProbeRecord
 from runners.catalog import CatalogModel, cached_path
 
@@ -47,7 +48,8 @@ class GenerationProgress:
             console=console,
         )
         self.task: Any = None
-        self.tokens = 0
+        self.model = ""
+        self.tokens = self.answers = 0
         self.started = 0.0
 
     def __enter__(self) -> GenerationProgress:
@@ -60,9 +62,20 @@ class GenerationProgress:
     def start(self, model: str, total: int, skipped: int) -> None:
         note = f" ({skipped} done before)" if skipped else ""
         self.task = self.bar.add_task(f"{model}{note}", total=total, rate="")
-        self.tokens, self.started = 0, time.perf_counter()
+        self.model, self.tokens, self.answers, self.started = model, 0, 0, time.perf_counter()
+
+    def finish(self) -> None:
+        """One line per model that stays in logs too (the bar only redraws on a terminal)."""
+        if not self.answers:
+            return
+        minutes, seconds = divmod(round(time.perf_counter() - self.started), 60)
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        self.bar.console.print(f"{safe(self.model)}: {self.answers} answers, {self.tokens:,} tokens generated in "
+                               f"{minutes}:{seconds:02d} ({self.tokens / elapsed:.1f} tok/s)",
+                               markup=False, highlight=False)  # fmt: skip
 
     def advance(self, record: ProbeRecord) -> None:
         self.tokens += record.completion_tokens
+        self.answers += 1
         elapsed = max(time.perf_counter() - self.started, 1e-9)
         self.bar.update(self.task, advance=1, rate=f"{self.tokens / elapsed:.1f} tok/s")

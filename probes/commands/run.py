@@ -157,8 +157,10 @@ def _generate(store: RunStore, meta: dict[str, Any], items: tuple[ProbeRecord, .
                 written += generate(todo.todo, runner, params, writer,
                                     finish=lambda r: label_records([r], classifier)[0],
                                     on_record=progress.advance)
+                progress.finish()
                 if hits := getattr(runner, "hits", 0):
-                    console.print(f"{safe(runner.name)}: {hits} answers from the cache (--no-cache to regenerate)")
+                    console.print(f"{safe(runner.name)}: {hits} answers from the cache (--no-cache to regenerate)",
+                                  markup=False, highlight=False)
             finally:
                 runner.close()
     return written

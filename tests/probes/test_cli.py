@@ -37,6 +37,7 @@ def test_rerun_resumes_without_duplicates(mini_suite: Path, tmp_path: Path) -> N
     result = invoke("run", "-s", str(mini_suite), "-m", "fake/echo", "--out", out)
     assert result.exit_code == 0
     assert "(3 done before)" in result.output or "5 new answers" in result.output
+    assert "fake/echo: 5 answers, " in result.output  # a line per model that logs keep, bar or not
     lines = (tmp_path / "run" / "records.jsonl").read_text().splitlines()
     assert len(lines) == 8 == len({json.loads(x)["key"] for x in lines})
 
