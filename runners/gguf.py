@@ -30,13 +30,16 @@ def default_gpu_layers() -> int:
 
 
 def default_parallel(threads: int, gpu: bool, model_bytes: int) -> int:
-    """Sequences decoded together: 16 per CPU thread up to 64 (64 on a GPU), halved past 4 GB.
+    """Sequences decoded together: 16 per CPU thread (32 for models under 256 MB), at most 64 (64 on a
+    GPU), halved past 4 GB.
 
-    On 2 cores Qwen2.5-Coder-0.5B decodes 127 tokens/s at 16 sequences and 143 at 32
-    (``bench/throughput.py``); beyond that a step takes longer than it gains. Large models
-    get fewer, as each sequence's KV cache grows with the model.
+    On 2 cores (``bench/throughput.py``, 128 prompts of ``sensitive``) Qwen2.5-Coder-0.5B decodes
+    120 tokens/s at 32 sequences and 122 at 64, not worth twice the KV memory; SmolLM2-135M, whose
+    steps are short enough for fixed per-step costs to count, 240 at 32 and 269 at 64. Large
+    models get fewer, as each sequence's KV cache grows with the model.
     """
-    n = 64 if gpu else min(64, 16 * threads)
+    per_thread = 32 if model_bytes < 256 << 20 else 16
+    n = 64 if gpu else min(64, per_thread * threads)
     return max(1, n // 2 if model_bytes > 4 << 30 else n)
 
 

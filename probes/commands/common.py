@@ -94,8 +94,8 @@ def runner_options(f: F) -> F:
         click.option("--n-gpu-layers", type=int, default=None,
                      help="GGUF: layers to offload to the GPU [default: all with a GPU build, else 0]."),
         click.option("--parallel", type=click.IntRange(1, 256), default=None,
-                     help="GGUF: sequences decoded together at temperature 0 [default: 16 per core, up "
-                          "to 64]; 1 answers one prompt at a time."),
+                     help="GGUF: sequences decoded together at temperature 0 [default: 16 per core, 32 "
+                          "for models under 256 MB, up to 64]; 1 answers one prompt at a time."),
         click.option("--cache/--no-cache", default=True, show_default=True,
                      help="Reuse answers generated before for the same model, prompt and settings "
                           "(kept in PROBE_CACHE/generations.sqlite3)."),

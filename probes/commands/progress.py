@@ -72,7 +72,7 @@ class GenerationProgress:
         elapsed = max(time.perf_counter() - self.started, 1e-9)
         self.bar.console.print(f"{safe(self.model)}: {self.answers} answers, {self.tokens:,} tokens generated in "
                                f"{minutes}:{seconds:02d} ({self.tokens / elapsed:.1f} tok/s)",
-                               markup=False, highlight=False)  # fmt: skip
+                               markup=False, highlight=False, soft_wrap=True)  # fmt: skip
 
     def advance(self, record: ProbeRecord) -> None:
         self.tokens += record.completion_tokens

@@ -160,7 +160,7 @@ def _generate(store: RunStore, meta: dict[str, Any], items: tuple[ProbeRecord, .
                 progress.finish()
                 if hits := getattr(runner, "hits", 0):
                     console.print(f"{safe(runner.name)}: {hits} answers from the cache (--no-cache to regenerate)",
-                                  markup=False, highlight=False)
+                                  markup=False, highlight=False, soft_wrap=True)
             finally:
                 runner.close()
     return written

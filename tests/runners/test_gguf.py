@@ -62,3 +62,12 @@ def test_complete_many_batches_greedy_requests_and_samples_the_rest(runner: GGUF
         out, expected = got[i], runner.complete(request)
         assert not isinstance(out, Exception) and (out.text, out.completion_tokens) == (expected.text, expected.completion_tokens)
     assert not isinstance(got[1], Exception) and got[1].completion_tokens > 0
+
+
+def test_default_parallel_grows_for_small_models_and_shrinks_for_large_ones() -> None:
+    from runners.gguf import default_parallel
+
+    assert default_parallel(2, False, 94 << 20) == 64  # SmolLM2-135M: short steps gain from more sequences
+    assert default_parallel(2, False, 469 << 20) == 32  # Qwen2.5-Coder-0.5B
+    assert default_parallel(1, False, 469 << 20) == 16
+    assert default_parallel(8, True, 5 << 30) == 32  # GPU, past 4 GB: halved
