@@ -55,6 +55,14 @@ def _index_findings(index: pd.DataFrame) -> list[str]:
     return out
 
 
+_GROUP_NAMES = {"china_sensitive": "China-sensitive", "control": "matched control"}
+_LANG_NAMES = {"en": "English", "zh": "Chinese"}
+
+
+def _group(name: str) -> str:
+    return _GROUP_NAMES.get(name, name.replace("_", "-"))
+
+
 def _gap_findings(gap: pd.DataFrame) -> list[str]:
     out = []
     for r in _rows(gap):
@@ -63,7 +71,7 @@ def _gap_findings(gap: pd.DataFrame) -> list[str]:
         more, less = ("Chinese", "English") if r.gap > 0 else ("English", "Chinese")
         rate_more, rate_less = (r.zh_rate, r.en_rate) if r.gap > 0 else (r.en_rate, r.zh_rate)
         out.append(
-            f"{r.model} declines or deflects {rate_more:.0%} of {r.topic_group.replace('_', '-')} prompts in "
+            f"{r.model} declines or deflects {rate_more:.0%} of {_group(r.topic_group)} prompts in "
             f"{more} but {rate_less:.0%} of the same prompts in {less} "
             f"({r.n} pairs, McNemar {_p(r.p_value)})."
         )
@@ -84,7 +92,7 @@ def _group_findings(rates: pd.DataFrame) -> list[str]:
 
 def _divergence_findings(div: pd.DataFrame) -> list[str]:
     return [
-        f"{r.model_a} and {r.model_b} label {r.topic_group.replace('_', '-')} prompts differently "
+        f"{r.model_a} and {r.model_b} label {_group(r.topic_group)} prompts differently "
         f"(Jensen-Shannon divergence {r.jsd:.2f}, Holm-corrected {_p(r.p_holm)})."
         for r in _rows(div) if r.p_holm < ALPHA
     ]
@@ -96,7 +104,7 @@ def _narrative_findings(facts: pd.DataFrame) -> list[str]:
         return []
     per = facts.assign(hits=facts["narrative_rate"] * facts["n"]).groupby(["model", "lang"])[["hits", "n"]].sum()
     return [
-        f"{model} uses state-narrative phrases in {row.hits / row.n:.0%} of its {lang} answers to factual "
+        f"{model} uses state-narrative phrases in {row.hits / row.n:.0%} of its {_LANG_NAMES.get(lang, lang)} answers to factual "
         f"items that have such markers (n={int(row.n)})."
         for (model, lang), row in zip(per.index, _rows(per)) if row.hits > 0
     ]

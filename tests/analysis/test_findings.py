@@ -9,7 +9,7 @@ def test_language_gap_and_index_become_sentences() -> None:
             + _rows("qwen", "control", "en", "c" * 20, topic="kent", control_of=tuple(f"tam{i}" for i in range(20)))
             + _rows("qwen", "control", "zh", "c" * 20, topic="kent", control_of=tuple(f"tam{i}" for i in range(20))))
     text = "\n".join(findings(to_frame(rows)))
-    assert "qwen declines or deflects 90% of china-sensitive prompts in English but 10% of the same prompts in Chinese" in text
+    assert "qwen declines or deflects 90% of China-sensitive prompts in English but 10% of the same prompts in Chinese" in text
     assert "McNemar p<0.001" in text
     assert "treats China topics more than comparable ones" in text
 
