@@ -49,12 +49,11 @@ def loop_end(text: str) -> int | None:
     same = (i >= unit) & (cp[np.maximum(i - unit, 0)] == cp)  # character i repeats the one `unit` before
     run = i - np.maximum.accumulate(np.where(same, -1, i), axis=1)  # how many such in a row, ending at i
     begin = i - run - unit + 1  # where that periodic stretch starts
-    ok = (run >= (COPIES - 1) * unit) & (at_byte[i + 1] - at_byte[begin] >= MIN_SPAN)
-    for last in np.flatnonzero(ok.any(axis=0)):
-        for size in np.flatnonzero(ok[:, last]) + 1:
-            if any(c.isalnum() for c in text[last + 1 - size : last + 1]):
-                return int(last) + 1
-    return None
+    wordy = np.concatenate(([0], np.cumsum(np.fromiter(map(str.isalnum, text), bool, n))))
+    ok = ((run >= (COPIES - 1) * unit) & (at_byte[i + 1] - at_byte[begin] >= MIN_SPAN)
+          & (wordy[i + 1] > wordy[i + 1 - unit]))  # the unit holds a letter or digit  # fmt: skip
+    ends = np.flatnonzero(ok.any(axis=0))
+    return int(ends[0]) + 1 if len(ends) else None
 
 
 def looping(n_tokens: int, text: Callable[[], bytes]) -> bool:
