@@ -122,13 +122,25 @@ def main() -> None:
                     steady.append((len(got), time.perf_counter() - start))
                 return got
 
+            decoding = [0.0]
+            decode = engine._decode
+
+            def timed_decode(n: int, decode=decode, decoding=decoding) -> None:  # type: ignore[no-untyped-def]
+                start = time.perf_counter()
+                decode(n)
+                decoding[0] += time.perf_counter() - start
+
             engine._step = watched  # type: ignore[method-assign]
+            engine._decode = timed_decode  # type: ignore[method-assign]
+            took = time.perf_counter()
             outs, _ = timed(f"batched x{parallel}", lambda: in_order(engine.complete_many(requests), len(requests)),
                             base)  # fmt: skip
+            took = time.perf_counter() - took
             kv = engine.cells * (parallel + 1) * kv_bytes_per_cell(runner.llm) / 2**20
         busy = sum(s for _, s in steady)
         print(f"{'':14} steady {sum(n for n, _ in steady) / busy if busy else 0:.1f} tok/s over {len(steady)} full "
-              f"steps; KV cache {kv:.0f} MB; peak RSS {peak_rss_mb():.0f} MB (+{peak_rss_mb() - loaded:.0f})")  # fmt: skip
+              f"steps; KV cache {kv:.0f} MB; peak RSS {peak_rss_mb():.0f} MB (+{peak_rss_mb() - loaded:.0f}); "
+              f"llama_decode {decoding[0] / took:.0%} of the time")  # fmt: skip
         if plain is not None:
             same = sum((a.text, a.finish_reason) == (b.text, b.finish_reason) for a, b in zip(plain, outs))
             print(f"{'':14} {same}/{len(outs)} answers identical to the plain loop")
