@@ -2,9 +2,11 @@
 
     python bench/throughput.py --model qwen2.5-coder-0.5b-instruct --prompts 96 --max-tokens 192 --parallel 16 32
 
-All paths get the same prompts (the ``sensitive`` suite's, English and Chinese, in suite order),
-the same ``max_tokens`` and greedy decoding, on one loaded model whose weights a warm-up call pages
-in first. Batched answers are compared with the plain ones, since a faster engine that answered
+The plain loop is, by default, the one the targets count as 1.0x: ``create_chat_completion`` with
+llama-cpp-python's defaults, as peers call it (``--plain runner``: this project's sequential path,
+with flash attention and the loop guard). All paths get the same prompts (the ``sensitive``
+suite's, English and Chinese, in suite order), the same ``max_tokens`` and greedy decoding, on
+one loaded model whose weights a warm-up call pages in first. Batched answers are compared with the plain ones, since a faster engine that answered
 differently would not be a fair win. ``steady`` is the generated tokens/s over decode steps with
 every sequence busy: the figure to set beside ``llama-batched-bench``'s S_TG at the same parallelism.
 ``cores`` is CPU time over wall time; well under the thread count means other processes competed.
@@ -61,17 +63,42 @@ def kv_bytes_per_cell(llm: object) -> int:
     return 2 * 2 * llama_cpp.llama_model_n_layer(model) * llama_cpp.llama_model_n_head_kv(model) * head_dim
 
 
-def timed(label: str, run: object, base: float | None = None) -> tuple[list[Completion], float]:
-    """Run ``run()`` (returning completions in request order), print one line; returns (answers, tok/s)."""
+def timed(label: str, run: object, base: tuple[float, float] | None = None
+          ) -> tuple[list[Completion], tuple[float, float]]:  # fmt: skip
+    """Run ``run()`` (returning completions in request order), print one line.
+
+    Returns:
+        the answers and (generated tokens/s, prompts/s); with ``base``, the line gives both ratios.
+    """
     start, cpu = time.perf_counter(), cpu_seconds()
     outs: list[Completion] = run()  # type: ignore[operator]
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     tokens = sum(o.completion_tokens for o in outs)
-    rate = tokens / seconds
-    ratio = f"  x{rate / base:.2f}" if base else ""
-    print(f"{label:<14} {tokens:6d} tok {seconds:7.1f} s {rate:7.1f} tok/s {len(outs) / seconds:7.2f} prompts/s"
+    rates = tokens / seconds, len(outs) / seconds
+    ratio = f"  tok/s x{rates[0] / base[0]:.2f}, prompts/s x{rates[1] / base[1]:.2f}" if base else ""
+    print(f"{label:<14} {tokens:6d} tok {seconds:7.1f} s {rates[0]:7.1f} tok/s {rates[1]:7.2f} prompts/s"
           f"  cores {cpu / seconds:.2f}{ratio}")  # fmt: skip
-    return outs, rate
+    return outs, rates
+
+
+def peers_loop(path: Path, threads: int, n_ctx: int, requests: list[Request]) -> list[Completion]:
+    """The baseline the targets count as 1.0x: a plain ``create_chat_completion`` loop as peers run it.
+
+    llama-cpp-python's defaults (no flash attention, no loop guard: loops are decoded to
+    ``max_tokens``), except both cores for decoding (its default is half of them).
+    """
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(path), n_threads=threads, n_ctx=n_ctx, verbose=False)
+    llm.create_chat_completion(messages=[{"role": "user", "content": "Hello"}], max_tokens=4)  # warm up
+    outs = []
+    for r in requests:
+        out = llm.create_chat_completion(messages=r.messages, temperature=0, max_tokens=r.params.max_tokens)  # type: ignore[arg-type]
+        choice = out["choices"][0]
+        outs.append(Completion(text=choice["message"].get("content") or "", finish_reason=choice["finish_reason"] or "stop",
+                               completion_tokens=int(out["usage"]["completion_tokens"])))  # fmt: skip
+    llm.close()
+    return outs
 
 
 def in_order(pairs: object, n: int) -> list[Completion]:
@@ -90,6 +117,9 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=192)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--no-plain", action="store_true", help="skip the (slow) plain loop")
+    ap.add_argument("--plain", choices=("peers", "runner"), default="peers",
+                    help="plain loop as peers run it (llama-cpp-python defaults: the 1.0x of the targets) or "
+                         "through this project's sequential path (flash attention, loop guard)")
     ap.add_argument("--keep-loops", action="store_true", help="decode loops to max_tokens (probe run --no-stop-loops)")
     ap.add_argument("--no-flash-attn", action="store_true", help="as llama-cpp-python's defaults (and -fa off)")
     args = ap.parse_args()
@@ -108,7 +138,10 @@ def main() -> None:
 
     plain, base = None, None
     if not args.no_plain:
-        plain, base = timed("plain loop", lambda: [runner.complete(r) for r in requests])
+        if args.plain == "peers":
+            plain, base = timed("plain, peers", lambda: peers_loop(path, runner.threads, runner.n_ctx, requests))
+        else:
+            plain, base = timed("plain, runner", lambda: [runner.complete(r) for r in requests])
     outs: list[Completion] = []
     for parallel in args.parallel:
         steady: list[tuple[int, float]] = []
