@@ -8,9 +8,9 @@ with flash attention and the loop guard). All paths get the same prompts (the ``
 English and Chinese, in suite order), the same ``max_tokens`` and greedy decoding, on one loaded
 model whose weights a warm-up call pages in first. Batched answers are compared with the plain ones,
 since a faster engine that answered differently would not be a fair win. ``steady`` is the generated
-tokens/s over decode steps with every sequence busy: the figure to set beside ``llama-batched-
-bench``'s S_TG at the same parallelism. ``cores`` is CPU time over wall time; well under the thread
-count means other processes competed.
+tokens/s over decode steps with every sequence busy: the figure to set beside
+``llama-batched-bench``'s S_TG at the same parallelism. ``cores`` is CPU time over wall time; well
+under the thread count means other processes competed.
 """
 
 from __future__ import annotations
