@@ -25,7 +25,7 @@ from analysis.base import Sample, flags_of
 from analysis.features import DENSE_NAMES, Featurizer
 from probes.record import LABELS, Label
 
-VERSION = 2
+VERSION = 3
 """Bump when features or training change: it is part of the classifier name and the cache key."""
 
 NAME = f"divergence-lr@{VERSION}"

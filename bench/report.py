@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis import to_frame  # noqa: E402
+from analysis.learned import NAME  # noqa: E402
 from probes.record import LABELS, Label, ProbeRecord  # noqa: E402
 from probes.suites import load_suite  # noqa: E402
 from reports import render  # noqa: E402
@@ -38,7 +39,7 @@ def records(n: int, models: int) -> list[ProbeRecord]:
                 probs = {k: (0.8 if k == label else 0.1) for k in LABELS}
                 out.append(replace(item, key=f"{m}-{sample}-{item.item_id}", model=f"model-{m}", sample_index=sample,
                                    response="An answer of typical length. " * rng.randint(5, 60),
-                                   labels={"divergence-lr@2": Label(label, probs, (), "divergence-lr@2")}))
+                                   labels={NAME: Label(label, probs, (), NAME)}))
         sample += 1
     return out
 

@@ -2,6 +2,9 @@
 
 import csv
 import json
+import re
+from collections import Counter
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +13,7 @@ from click.testing import CliRunner
 
 from analysis import get_classifier
 from analysis.base import Sample
-from analysis.learned import LearnedClassifier, label_training_rows, training_rows
+from analysis.learned import NAME, LearnedClassifier, label_training_rows, training_rows
 from probes.cli import cli
 from tests.conftest import COMPLIANCES, DEFLECTIONS, REFUSALS
 
@@ -46,7 +49,7 @@ def test_each_label_in_both_languages(clf: LearnedClassifier, text: str, label: 
     lang = _lang(text)
     got = clf.classify_batch([Sample(_ask(text), text, lang)])[0]
     assert got.label == label, got
-    assert abs(sum(got.probs.values()) - 1) < 1e-3 and got.classifier == "divergence-lr@2"
+    assert abs(sum(got.probs.values()) - 1) < 1e-3 and got.classifier == NAME
 
 
 def test_the_prompt_matters(clf: LearnedClassifier) -> None:
@@ -145,3 +148,19 @@ def test_evaluate_needs_a_label_column(tmp_path: Path) -> None:
     src.write_text("prompt,response\na,b\n")
     result = CliRunner().invoke(cli, ["classify", "--evaluate", str(src)])
     assert result.exit_code == 2 and "missing column(s) label" in result.output
+
+
+def test_datasheet_counts_match_the_files() -> None:
+    """Each file the datasheet gives a row count for has that many rows, and the label totals match."""
+    folder = resources.files("analysis").joinpath("training")
+    sheet = folder.joinpath("DATASHEET.md").read_text("utf-8")
+    listed = re.findall(r"^\| `([\w.]+\.jsonl)` \| ([\d,]+) \|", sheet, re.MULTILINE)
+    assert len(listed) >= 8
+    for name, count in listed:
+        lines = [ln for ln in folder.joinpath(name).read_text("utf-8").splitlines() if ln.strip()]
+        assert len(lines) == int(count.replace(",", "")), name
+    totals = Counter(r["label"] for r in training_rows())
+    stated = re.search(r"([\d,]+) rows: ([\d,]+) compliance, ([\d,]+) refusal, ([\d,]+) deflection", sheet)
+    assert stated is not None
+    numbers = [int(x.replace(",", "")) for x in stated.groups()]
+    assert numbers == [sum(totals.values()), totals["compliance"], totals["refusal"], totals["deflection"]]
