@@ -121,7 +121,9 @@ def main() -> None:
     ap.add_argument("--plain", choices=("peers", "runner"), default="peers",
                     help="plain loop as peers run it (llama-cpp-python defaults: the 1.0x of the targets) or "
                          "through this project's sequential path (flash attention, loop guard)")
-    ap.add_argument("--keep-loops", action="store_true", help="decode loops to max_tokens (probe run --no-stop-loops)")
+    ap.add_argument("--loops", choices=("stop", "keep", "both"), default="stop",
+                    help="batched runs stop loops (probe run's default) or decode them to max_tokens as the peers' "
+                         "loop does (probe run --no-stop-loops: the same work as that loop), or both")
     ap.add_argument("--no-flash-attn", action="store_true", help="as llama-cpp-python's defaults (and -fa off)")
     args = ap.parse_args()
 
@@ -129,22 +131,23 @@ def main() -> None:
     from runners.cache import CachedRunner, ResultCache
     from runners.gguf import GGUFRunner
 
-    requests = load_prompts(args.prompts, args.max_tokens, stop_loops=not args.keep_loops)
+    modes = ("stop", "keep") if args.loops == "both" else (args.loops,)
+    requests = {m: load_prompts(args.prompts, args.max_tokens, stop_loops=m == "stop") for m in modes}
     path = model_path(args.model)
     runner = GGUFRunner(args.model, path, threads=args.threads, n_gpu_layers=0, flash_attn=not args.no_flash_attn)
     runner.complete(Request("Hello", params=GenerationParams(max_tokens=4)))  # page the weights in
     loaded = peak_rss_mb()
-    print(f"{args.model}: {len(requests)} prompts, max_tokens {args.max_tokens}, {runner.threads} threads, "
+    print(f"{args.model}: {args.prompts} prompts, max_tokens {args.max_tokens}, {runner.threads} threads, "
           f"file {path.stat().st_size / 2**20:.0f} MB, RSS after load {loaded:.0f} MB")  # fmt: skip
 
     plain, base = None, None
     if not args.no_plain:
         if args.plain == "peers":
-            plain, base = timed("plain, peers", lambda: peers_loop(path, runner.threads, runner.n_ctx, requests))
+            plain, base = timed("plain, peers", lambda: peers_loop(path, runner.threads, runner.n_ctx, requests[modes[0]]))
         else:
-            plain, base = timed("plain, runner", lambda: [runner.complete(r) for r in requests])
+            plain, base = timed("plain, runner", lambda: [runner.complete(r) for r in requests[modes[0]]])
     outs: list[Completion] = []
-    for parallel in args.parallel:
+    for mode, parallel in ((m, p) for m in modes for p in args.parallel):
         steady: list[tuple[int, float]] = []
         with BatchedEngine(runner.llm, parallel=parallel) as engine:
             step = engine._step
@@ -167,8 +170,8 @@ def main() -> None:
             engine._step = watched  # type: ignore[method-assign]
             engine._decode = timed_decode  # type: ignore[method-assign]
             took = time.perf_counter()
-            outs, _ = timed(f"batched x{parallel}", lambda: in_order(engine.complete_many(requests), len(requests)),
-                            base)  # fmt: skip
+            label, todo = f"batched x{parallel}" + (", loops kept" if mode == "keep" else ""), requests[mode]
+            outs, _ = timed(label, lambda todo=todo: in_order(engine.complete_many(todo), len(todo)), base)
             took = time.perf_counter() - took
             kv = engine.cells * (parallel + 1) * kv_bytes_per_cell(runner.llm) / 2**20
         busy = sum(s for _, s in steady)
@@ -181,9 +184,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         cached = CachedRunner(runner, ResultCache(Path(tmp) / "cache.sqlite3"))
-        for request, out in zip(requests, outs):
+        for request, out in zip(todo, outs):
             cached.cache.put(cached.cache.key(cached.identity, request), out)
-        timed("cached rerun", lambda: in_order(cached.complete_many(requests), len(requests)))
+        timed("cached rerun", lambda: in_order(cached.complete_many(todo), len(todo)))
         cached.close()  # closes the runner too
 
 
