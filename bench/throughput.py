@@ -21,8 +21,12 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runners.base import Completion, GenerationParams, Request
+
+if TYPE_CHECKING:
+    from runners.batched import BatchedEngine
 
 
 def model_path(name: str) -> Path:
@@ -77,7 +81,7 @@ def timed(label: str, run: object, base: tuple[float, float] | None = None
     tokens = sum(o.completion_tokens for o in outs)
     rates = tokens / seconds, len(outs) / seconds
     ratio = f"  tok/s x{rates[0] / base[0]:.2f}, prompts/s x{rates[1] / base[1]:.2f}" if base else ""
-    print(f"{label:<14} {tokens:6d} tok {seconds:7.1f} s {rates[0]:7.1f} tok/s {rates[1]:7.2f} prompts/s"
+    print(f"{label:<22} {tokens:6d} tok {seconds:7.1f} s {rates[0]:7.1f} tok/s {rates[1]:7.2f} prompts/s"
           f"  cores {cpu / seconds:.2f}{ratio}")  # fmt: skip
     return outs, rates
 
@@ -100,6 +104,38 @@ def peers_loop(path: Path, threads: int, n_ctx: int, requests: list[Request]) ->
                                completion_tokens=int(out["usage"]["completion_tokens"])))  # fmt: skip
     llm.close()
     return outs
+
+
+class StepClock:
+    """Times a ``BatchedEngine``'s steps by kind: prompt steps, full decode steps, the rest."""
+
+    def __init__(self, engine: BatchedEngine) -> None:
+        self.seconds = {"prompts": 0.0, "every sequence": 0.0, "fewer sequences": 0.0}
+        self.full_tokens, self.decoding = 0, 0.0
+        step, decode = engine._step, engine._decode
+
+        def timed_step(active: list) -> list:  # type: ignore[type-arg]
+            prompting, start = any(s.pos < len(s.prompt) for s in active), time.perf_counter()
+            got = step(active)
+            full = len(got) == engine.parallel and not prompting  # every sequence generated a token
+            kind = "prompts" if prompting else "every sequence" if full else "fewer sequences"
+            self.seconds[kind] += time.perf_counter() - start
+            self.full_tokens += len(got) if full else 0
+            return got
+
+        def timed_decode(n: int) -> None:
+            start = time.perf_counter()
+            decode(n)
+            self.decoding += time.perf_counter() - start
+
+        engine._step, engine._decode = timed_step, timed_decode  # type: ignore[method-assign]
+
+    def summary(self, total: float) -> str:
+        """Steady tokens/s (decode steps with every sequence busy) and where ``total`` seconds went."""
+        busy = self.seconds["every sequence"]
+        parts = ", ".join(f"{kind} {s:.0f} s ({s / total:.0%})" for kind, s in self.seconds.items())
+        return (f"steady {self.full_tokens / busy if busy else 0:.1f} tok/s; steps: {parts}; "
+                f"llama_decode {self.decoding / total:.0%} of the time")  # fmt: skip
 
 
 def in_order(pairs: object, n: int) -> list[Completion]:
@@ -148,39 +184,18 @@ def main() -> None:
             plain, base = timed("plain, runner", lambda: [runner.complete(r) for r in requests[modes[0]]])
     outs: list[Completion] = []
     for mode, parallel in ((m, p) for m in modes for p in args.parallel):
-        steady: list[tuple[int, float]] = []
         with BatchedEngine(runner.llm, parallel=parallel) as engine:
-            step = engine._step
-
-            def watched(active: list, step=step, engine=engine, steady=steady) -> list:  # type: ignore[type-arg]
-                start = time.perf_counter()
-                got = step(active)
-                if len(got) == engine.parallel:  # every sequence generated a token
-                    steady.append((len(got), time.perf_counter() - start))
-                return got
-
-            decoding = [0.0]
-            decode = engine._decode
-
-            def timed_decode(n: int, decode=decode, decoding=decoding) -> None:  # type: ignore[no-untyped-def]
-                start = time.perf_counter()
-                decode(n)
-                decoding[0] += time.perf_counter() - start
-
-            engine._step = watched  # type: ignore[method-assign]
-            engine._decode = timed_decode  # type: ignore[method-assign]
-            took = time.perf_counter()
+            clock = StepClock(engine)
             label, todo = f"batched x{parallel}" + (", loops kept" if mode == "keep" else ""), requests[mode]
+            took = time.perf_counter()
             outs, _ = timed(label, lambda todo=todo: in_order(engine.complete_many(todo), len(todo)), base)
             took = time.perf_counter() - took
             kv = engine.cells * (parallel + 1) * kv_bytes_per_cell(runner.llm) / 2**20
-        busy = sum(s for _, s in steady)
-        print(f"{'':14} steady {sum(n for n, _ in steady) / busy if busy else 0:.1f} tok/s over {len(steady)} full "
-              f"steps; KV cache {kv:.0f} MB; peak RSS {peak_rss_mb():.0f} MB (+{peak_rss_mb() - loaded:.0f}); "
-              f"llama_decode {decoding[0] / took:.0%} of the time")  # fmt: skip
+        print(f"{'':22} {clock.summary(took)}")
+        print(f"{'':22} KV cache {kv:.0f} MB; peak RSS {peak_rss_mb():.0f} MB (+{peak_rss_mb() - loaded:.0f})")
         if plain is not None:
             same = sum((a.text, a.finish_reason) == (b.text, b.finish_reason) for a, b in zip(plain, outs))
-            print(f"{'':14} {same}/{len(outs)} answers identical to the plain loop")
+            print(f"{'':22} {same}/{len(outs)} answers identical to the plain loop")
 
     with tempfile.TemporaryDirectory() as tmp:
         cached = CachedRunner(runner, ResultCache(Path(tmp) / "cache.sqlite3"))
