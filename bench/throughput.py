@@ -9,8 +9,10 @@ English and Chinese, in suite order), the same ``max_tokens`` and greedy decodin
 model whose weights a warm-up call pages in first. Batched answers are compared with the plain ones,
 since a faster engine that answered differently would not be a fair win. ``steady`` is the generated
 tokens/s over decode steps with every sequence busy: the figure to set beside
-``llama-batched-bench``'s S_TG at the same parallelism. ``cores`` is CPU time over wall time; well
-under the thread count means other processes competed.
+``llama-batched-bench``'s S_TG at the same parallelism; ``steps`` splits the batched time into
+prompt steps, decode steps with every sequence busy, and decode steps with fewer (the last
+answers). ``cores`` is CPU time over wall time; well under the thread count means other
+processes competed.
 """
 
 from __future__ import annotations
